@@ -1,0 +1,73 @@
+/**
+ * The backend interface (jose's `runtime/interfaces.d.ts` pattern): portable code in `src/` imports only
+ * these types; `node/` and `forge/` implement them. Given the same key, nonce/IV and input, both backends
+ * must produce identical bytes.
+ *
+ * Backends do raw work only. Argument validation (lengths, bounds), error typing and wiping of temporaries
+ * live in the public wrappers (`aes-gcm.ts`, `fernet.ts`, ...), once, not in every backend.
+ *
+ * @module
+ */
+
+/** Names of the built-in backends. */
+export type BackendName = 'node' | 'forge';
+
+/** Symmetric primitives and hashes. All inputs have already been validated by the caller. */
+export interface SymmetricBackend {
+  readonly name: BackendName;
+  /** Cryptographically secure random bytes. */
+  randomBytes(length: number): Uint8Array;
+  /**
+   * AES-GCM (key 16/24/32 bytes, any non-empty nonce length, 16-byte tag). Writes `ciphertext || tag`
+   * into `out` starting at `outOffset` and returns the offset just past the tag.
+   */
+  gcmSealInto(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array | undefined,
+    out: Uint8Array,
+    outOffset: number,
+  ): number;
+  /**
+   * AES-GCM open with a tag of `tagLength` bytes at the end of `ciphertextAndTag`.
+   * Returns the plaintext, or `undefined` when authentication fails (the wrapper throws the typed error).
+   */
+  gcmOpen(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ciphertextAndTag: Uint8Array,
+    aad: Uint8Array | undefined,
+    tagLength: number,
+  ): Uint8Array | undefined;
+  /** AES-CBC with PKCS#7 padding. */
+  cbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** AES-CBC with PKCS#7 padding; `undefined` when the padding is invalid. */
+  cbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array | undefined;
+  /** HMAC-SHA256 over the concatenation of `parts`. */
+  hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
+  sha256(data: Uint8Array): Uint8Array;
+  /** RFC 5869 HKDF with SHA-256; `length` already checked to be <= 255 * 32. */
+  hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  /** PBKDF2-HMAC-SHA256. Must not block the event loop for long on the node backend. */
+  pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Promise<Uint8Array>;
+}
+
+/** A PEM-encoded RSA key pair: SPKI public key and unencrypted PKCS#8 private key. */
+export interface RsaKeyPairPem {
+  readonly publicKeyPem: string;
+  readonly privateKeyPem: string;
+}
+
+/** RSA primitives. Keys travel as DER bytes between wrapper and backend. */
+export interface RsaBackend {
+  /** Generate an RSA key pair (e = 65537) without blocking the event loop. */
+  generateRsaKeyPair(modulusBits: number): Promise<RsaKeyPairPem>;
+  /** RSA-OAEP with SHA-256 and MGF1-SHA256. `spkiDer` is the public key's SubjectPublicKeyInfo DER. */
+  rsaOaepEncrypt(spkiDer: Uint8Array, plaintext: Uint8Array, label: Uint8Array | undefined): Uint8Array;
+  /** RSA-OAEP-SHA256 decrypt; `undefined` on any failure. `pkcs8Der` is the private key's PKCS#8 DER. */
+  rsaOaepDecrypt(pkcs8Der: Uint8Array, ciphertext: Uint8Array, label: Uint8Array | undefined): Uint8Array | undefined;
+}
+
+/** A complete backend. */
+export interface CryptoBackend extends SymmetricBackend, RsaBackend {}
