@@ -1,0 +1,107 @@
+/**
+ * WHATWG `TransformStream` adapters for streaming encryption (algorithm 0x03), byte-identical to the Node
+ * adapters.
+ *
+ * Backpressure: both sides use a `ByteLengthQueuingStrategy` of one sealed segment, so the writable side
+ * stops accepting once about a segment waits, and `transform` is not called while the readable queue is full.
+ *
+ * @module
+ */
+import { MeshCryptoError } from '@mesh/crypto-core';
+import { DEFAULT_SEGMENT_SIZE, SEGMENT_TAG_LENGTH } from './format.js';
+import type { Emit } from './sealer.js';
+import {
+  DecryptSession,
+  EncryptSession,
+  type StreamDeps,
+  type StreamOptions,
+  type StreamSession,
+} from './session.js';
+
+/**
+ * @internal Wraps a session (tests build sessions with fixed salt and nonce prefix).
+ */
+export function webTransformFor(
+  session: StreamSession,
+  segmentSize = DEFAULT_SEGMENT_SIZE,
+): TransformStream<Uint8Array, Uint8Array> {
+  let emit: Emit = () => {};
+  const run = (step: () => Promise<void> | undefined): Promise<void> | undefined => {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = step();
+    } catch (error) {
+      throw session.fail(error);
+    }
+    return pending?.catch((error: unknown) => {
+      throw session.fail(error);
+    });
+  };
+  const highWaterMark = segmentSize + SEGMENT_TAG_LENGTH;
+  return new TransformStream<Uint8Array, Uint8Array>(
+    {
+      start(controller) {
+        emit = (bytes) => controller.enqueue(bytes);
+      },
+      transform(chunk) {
+        return run(() => {
+          // A byte stream only: strings or other objects are a caller bug, not something to coerce.
+          if (!(chunk instanceof Uint8Array)) {
+            throw new MeshCryptoError('ERR_INVALID_INPUT', 'stream chunks must be Uint8Array');
+          }
+          return session.write(chunk, emit);
+        });
+      },
+      flush() {
+        return run(() => session.end(emit));
+      },
+      cancel(reason) {
+        session.abort(reason ?? undefined);
+      },
+    } as Transformer<Uint8Array, Uint8Array>,
+    new ByteLengthQueuingStrategy({ highWaterMark }),
+    new ByteLengthQueuingStrategy({ highWaterMark }),
+  );
+}
+
+/**
+ * Creates a WHATWG TransformStream that encrypts its input into one Mesh stream (envelope v1, algorithm 0x03);
+ * the output is byte-for-byte what {@link createNodeEncryptStream} would produce with the same salt and nonce
+ * prefix, and either decryptor reads it.
+ *
+ * @example
+ * ```ts
+ * import { createWebEncryptStream } from '@mesh/encryption';
+ *
+ * const sealed = new Response(
+ *   (await fetch(url)).body!.pipeThrough(createWebEncryptStream({ keys, metrics }, { context: 'exports' })),
+ * );
+ * const bytes = new Uint8Array(await sealed.arrayBuffer());
+ * ```
+ */
+export function createWebEncryptStream(
+  deps: StreamDeps,
+  options?: StreamOptions,
+): TransformStream<Uint8Array, Uint8Array> {
+  return webTransformFor(new EncryptSession(deps, options), options?.segmentSize ?? DEFAULT_SEGMENT_SIZE);
+}
+
+/**
+ * Creates a WHATWG TransformStream that decrypts one Mesh stream, enqueueing each segment's plaintext only
+ * after its tag verified. Truncation, reordering, duplication, appended bytes and any tampering error the
+ * stream with `ERR_DECRYPTION_FAILED`; an unknown key id with `ERR_KEY_NOT_FOUND`.
+ *
+ * @example
+ * ```ts
+ * import { createWebDecryptStream } from '@mesh/encryption';
+ *
+ * const plain = sealedBody.pipeThrough(createWebDecryptStream({ keys, metrics }, { context: 'exports' }));
+ * for await (const chunk of plain) sink.write(chunk);
+ * ```
+ */
+export function createWebDecryptStream(
+  deps: StreamDeps,
+  options?: StreamOptions,
+): TransformStream<Uint8Array, Uint8Array> {
+  return webTransformFor(new DecryptSession(deps, options));
+}
