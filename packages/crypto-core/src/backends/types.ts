@@ -18,6 +18,11 @@ export interface SymmetricBackend {
   /** Cryptographically secure random bytes. */
   randomBytes(length: number): Uint8Array;
   /**
+   * Longest AES-GCM nonce this backend accepts, in bytes (node:crypto / OpenSSL 3: 128; forge: no limit of its
+   * own). The public API always uses 12; longer nonces only matter for test vectors.
+   */
+  readonly gcmMaxNonceLength: number;
+  /**
    * AES-GCM (key 16/24/32 bytes, any non-empty nonce length, 16-byte tag). Writes `ciphertext || tag`
    * into `out` starting at `outOffset` and returns the offset just past the tag.
    */
@@ -42,6 +47,18 @@ export interface SymmetricBackend {
   ): Uint8Array | undefined;
   /** AES-CBC with PKCS#7 padding. */
   cbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /**
+   * AES-CBC with PKCS#7 padding, written into `out` at `outOffset` (room for `(floor(len / 16) + 1) * 16`
+   * bytes already checked). Returns the offset just past the ciphertext. Lets Fernet build a token in one
+   * allocation.
+   */
+  cbcEncryptInto(
+    key: Uint8Array,
+    iv: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+    outOffset: number,
+  ): number;
   /** AES-CBC with PKCS#7 padding; `undefined` when the padding is invalid. */
   cbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array | undefined;
   /** HMAC-SHA256 over the concatenation of `parts`. */
@@ -50,7 +67,12 @@ export interface SymmetricBackend {
   /** RFC 5869 HKDF with SHA-256; `length` already checked to be <= 255 * 32. */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
   /** PBKDF2-HMAC-SHA256. Must not block the event loop for long on the node backend. */
-  pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Promise<Uint8Array>;
+  pbkdf2Sha256(
+    password: Uint8Array,
+    salt: Uint8Array,
+    iterations: number,
+    length: number,
+  ): Promise<Uint8Array>;
 }
 
 /** A PEM-encoded RSA key pair: SPKI public key and unencrypted PKCS#8 private key. */
@@ -66,7 +88,11 @@ export interface RsaBackend {
   /** RSA-OAEP with SHA-256 and MGF1-SHA256. `spkiDer` is the public key's SubjectPublicKeyInfo DER. */
   rsaOaepEncrypt(spkiDer: Uint8Array, plaintext: Uint8Array, label: Uint8Array | undefined): Uint8Array;
   /** RSA-OAEP-SHA256 decrypt; `undefined` on any failure. `pkcs8Der` is the private key's PKCS#8 DER. */
-  rsaOaepDecrypt(pkcs8Der: Uint8Array, ciphertext: Uint8Array, label: Uint8Array | undefined): Uint8Array | undefined;
+  rsaOaepDecrypt(
+    pkcs8Der: Uint8Array,
+    ciphertext: Uint8Array,
+    label: Uint8Array | undefined,
+  ): Uint8Array | undefined;
 }
 
 /** A complete backend. */

@@ -1,0 +1,168 @@
+/**
+ * Symmetric primitives on node:crypto (OpenSSL). The default, fast backend.
+ *
+ * Performance notes (see /work/shared/PERF.md): at 1 MiB a freshly allocated output Buffer page-faults
+ * (glibc gives each large allocation a new mmap), which costs more than the AES work itself. So ciphers are
+ * fed in {@link CHUNK}-sized pieces and each piece's (small, heap-recycled) output is copied into the caller's
+ * buffer; inputs are passed as views, never copied.
+ *
+ * @module
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  pbkdf2,
+  randomFillSync,
+} from 'node:crypto';
+import type { SymmetricBackend } from '../types.js';
+
+/** Input slice fed to OpenSSL per `update` call: below glibc's mmap threshold, so outputs reuse heap memory. */
+const CHUNK = 64 * 1024;
+
+/** OpenSSL 3 caps the GCM IV at 128 bytes (EVP_CTRL_AEAD_SET_IVLEN). */
+const GCM_MAX_NONCE = 128;
+
+/** node:crypto's `hkdf` refuses `info` longer than 1024 bytes; longer info takes the HMAC path (RFC 5869 §2). */
+const NODE_HKDF_MAX_INFO = 1024;
+
+type GcmName = 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm';
+type CbcName = 'aes-128-cbc' | 'aes-192-cbc' | 'aes-256-cbc';
+
+function gcmName(key: Uint8Array): GcmName {
+  return key.length === 16 ? 'aes-128-gcm' : key.length === 24 ? 'aes-192-gcm' : 'aes-256-gcm';
+}
+
+function cbcName(key: Uint8Array): CbcName {
+  return key.length === 16 ? 'aes-128-cbc' : key.length === 24 ? 'aes-192-cbc' : 'aes-256-cbc';
+}
+
+/** Stream `input` through `update` in chunks, copying each output into `out`; returns the end offset. */
+function pump(
+  update: (chunk: Uint8Array) => Buffer,
+  input: Uint8Array,
+  out: Uint8Array,
+  outOffset: number,
+): number {
+  let o = outOffset;
+  if (input.length <= CHUNK) {
+    const r = update(input);
+    out.set(r, o);
+    return o + r.length;
+  }
+  for (let i = 0; i < input.length; i += CHUNK) {
+    const r = update(input.subarray(i, Math.min(i + CHUNK, input.length)));
+    out.set(r, o);
+    o += r.length;
+  }
+  return o;
+}
+
+/** The node:crypto symmetric backend. */
+export const nodeSymmetric: SymmetricBackend = {
+  name: 'node',
+  gcmMaxNonceLength: GCM_MAX_NONCE,
+
+  randomBytes(length) {
+    // randomFillSync into a fresh (unpooled) array: a pooled Buffer would expose its neighbours via `.buffer`.
+    return randomFillSync(new Uint8Array(length));
+  },
+
+  gcmSealInto(key, nonce, plaintext, aad, out, outOffset) {
+    const cipher = createCipheriv(gcmName(key), key, nonce, { authTagLength: 16 });
+    if (aad !== undefined && aad.length > 0) cipher.setAAD(aad);
+    let o = pump((c) => cipher.update(c), plaintext, out, outOffset);
+    const rest = cipher.final(); // GCM is a stream mode: always empty, kept for completeness.
+    out.set(rest, o);
+    o += rest.length;
+    out.set(cipher.getAuthTag(), o);
+    return o + 16;
+  },
+
+  gcmOpen(key, nonce, ciphertextAndTag, aad, tagLength) {
+    const ctLength = ciphertextAndTag.length - tagLength;
+    const decipher = createDecipheriv(gcmName(key), key, nonce, { authTagLength: tagLength });
+    decipher.setAuthTag(ciphertextAndTag.subarray(ctLength));
+    if (aad !== undefined && aad.length > 0) decipher.setAAD(aad);
+    const out = new Uint8Array(ctLength);
+    const o = pump((c) => decipher.update(c), ciphertextAndTag.subarray(0, ctLength), out, 0);
+    try {
+      decipher.final(); // verifies the tag (OpenSSL compares in constant time, CRYPTO_memcmp)
+    } catch {
+      out.fill(0); // never leave unauthenticated plaintext behind
+      return undefined;
+    }
+    return o === ctLength ? out : out.subarray(0, o);
+  },
+
+  cbcEncrypt(key, iv, plaintext) {
+    const out = new Uint8Array((Math.floor(plaintext.length / 16) + 1) * 16);
+    nodeSymmetric.cbcEncryptInto(key, iv, plaintext, out, 0);
+    return out;
+  },
+
+  cbcEncryptInto(key, iv, plaintext, out, outOffset) {
+    const cipher = createCipheriv(cbcName(key), key, iv);
+    const o = pump((c) => cipher.update(c), plaintext, out, outOffset);
+    const last = cipher.final(); // the PKCS#7-padded final block(s)
+    out.set(last, o);
+    return o + last.length;
+  },
+
+  cbcDecrypt(key, iv, ciphertext) {
+    const decipher = createDecipheriv(cbcName(key), key, iv);
+    const out = new Uint8Array(ciphertext.length);
+    let o: number;
+    try {
+      o = pump((c) => decipher.update(c), ciphertext, out, 0);
+      const last = decipher.final(); // checks and strips PKCS#7 padding
+      out.set(last, o);
+      o += last.length;
+    } catch {
+      out.fill(0);
+      return undefined;
+    }
+    return out.subarray(0, o);
+  },
+
+  hmacSha256(key, ...parts) {
+    const h = createHmac('sha256', key);
+    for (const p of parts) h.update(p);
+    const d = h.digest();
+    return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  },
+
+  sha256(data) {
+    const d = createHash('sha256').update(data).digest();
+    return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  },
+
+  hkdfSha256(ikm, salt, info, length) {
+    if (info.length <= NODE_HKDF_MAX_INFO) {
+      return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
+    }
+    // RFC 5869 §2.2 extract, §2.3 expand, on HMAC-SHA256.
+    const prk = nodeSymmetric.hmacSha256(salt, ikm);
+    const okm = new Uint8Array(length);
+    let t: Uint8Array = new Uint8Array(0);
+    for (let i = 1, o = 0; o < length; i++) {
+      t = nodeSymmetric.hmacSha256(prk, t, info, Uint8Array.of(i));
+      okm.set(t.subarray(0, Math.min(32, length - o)), o);
+      o += 32;
+    }
+    prk.fill(0);
+    return okm;
+  },
+
+  pbkdf2Sha256(password, salt, iterations, length) {
+    // crypto.pbkdf2 runs on libuv's thread pool: the event loop stays free however many iterations.
+    return new Promise((resolve, reject) => {
+      pbkdf2(password, salt, iterations, length, 'sha256', (err, key) => {
+        if (err) reject(err);
+        else resolve(new Uint8Array(key.buffer, key.byteOffset, key.byteLength));
+      });
+    });
+  },
+};

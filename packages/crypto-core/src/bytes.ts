@@ -1,0 +1,223 @@
+/**
+ * Byte helpers: CSPRNG, constant-time comparison, UTF-8, strict base64url, concatenation and wiping.
+ *
+ * @module
+ */
+import { assertBytes, isIntegerIn } from './_assert.js';
+import { defaultBackend } from './backends/default.js';
+import type { SymmetricBackend } from './backends/types.js';
+import { MeshCryptoError } from './errors.js';
+
+/** Bytes, or a string taken as its UTF-8 encoding. */
+export type BytesLike = Uint8Array | string;
+
+/** Upper bound for one {@link randomBytes} call (64 MiB): a typo must not allocate gigabytes. */
+export const MAX_RANDOM_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Cryptographically secure random bytes from the backend's CSPRNG (node: OpenSSL `RAND_bytes`).
+ *
+ * @example
+ * ```ts
+ * import { randomBytes } from '@mesh/crypto-core';
+ * const nonce = randomBytes(12);
+ * ```
+ */
+export function randomBytes(length: number, backend: SymmetricBackend = defaultBackend()): Uint8Array {
+  if (!isIntegerIn(length, 0, MAX_RANDOM_BYTES)) {
+    throw new MeshCryptoError('ERR_INVALID_INPUT', `length must be an integer in [0, ${MAX_RANDOM_BYTES}]`);
+  }
+  return backend.randomBytes(length);
+}
+
+/**
+ * A uniformly random unsigned 32-bit integer (used for key ids).
+ *
+ * @example
+ * ```ts
+ * import { randomUint32 } from '@mesh/crypto-core';
+ * const keyId = randomUint32(); // 0 ..= 0xffffffff
+ * ```
+ */
+export function randomUint32(): number {
+  const b = defaultBackend().randomBytes(4);
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+/**
+ * Compare two byte strings without an early exit on content: the time taken depends only on the lengths.
+ * Different lengths return `false` at once (lengths are public: tag and MAC sizes are fixed by the format).
+ *
+ * @example
+ * ```ts
+ * import { constantTimeEqual } from '@mesh/crypto-core';
+ * constantTimeEqual(expectedTag, receivedTag); // boolean
+ * ```
+ */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  assertBytes('a', a);
+  assertBytes('b', b);
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+const encoder = new TextEncoder();
+// fatal: invalid UTF-8 must not be replaced silently; ignoreBOM: keep a leading U+FEFF, bytes round-trip exactly.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * UTF-8 encode a string.
+ *
+ * @example
+ * ```ts
+ * import { utf8Encode } from '@mesh/crypto-core';
+ * utf8Encode('héllo'); // Uint8Array(6)
+ * ```
+ */
+export function utf8Encode(text: string): Uint8Array {
+  if (typeof text !== 'string') throw new MeshCryptoError('ERR_INVALID_INPUT', 'text must be a string');
+  return encoder.encode(text);
+}
+
+/**
+ * UTF-8 decode bytes; invalid UTF-8 throws `ERR_INVALID_INPUT` instead of producing U+FFFD.
+ *
+ * @example
+ * ```ts
+ * import { utf8Decode } from '@mesh/crypto-core';
+ * utf8Decode(new Uint8Array([0x68, 0x69])); // 'hi'
+ * ```
+ */
+export function utf8Decode(bytes: Uint8Array): string {
+  assertBytes('bytes', bytes);
+  try {
+    return decoder.decode(bytes);
+  } catch (cause) {
+    throw new MeshCryptoError('ERR_INVALID_INPUT', 'bytes are not valid UTF-8', { cause });
+  }
+}
+
+/** A Buffer view over the same memory (no copy), for Node's fast base64 paths. */
+function view(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Base64url (RFC 4648 §5) without padding.
+ *
+ * @example
+ * ```ts
+ * import { base64UrlEncode } from '@mesh/crypto-core';
+ * base64UrlEncode(new Uint8Array([0xfb, 0xff])); // '-_8'
+ * ```
+ */
+export function base64UrlEncode(bytes: Uint8Array): string {
+  assertBytes('bytes', bytes);
+  return view(bytes).toString('base64url');
+}
+
+const BASE64URL_BODY = /^[A-Za-z0-9_-]*$/;
+const BASE64URL_VALUE = (c: number): number =>
+  c >= 65 && c <= 90
+    ? c - 65
+    : c >= 97 && c <= 122
+      ? c - 71
+      : c >= 48 && c <= 57
+        ? c + 4
+        : c === 45
+          ? 62
+          : 63;
+
+/**
+ * Strict base64url decode (RFC 4648 §5): only the URL-safe alphabet, `=` padding optional but correct when
+ * present, and the unused low bits of the last character must be zero (RFC 4648 §3.5, canonical encoding),
+ * so every byte string has exactly one accepted text form. Anything else throws `ERR_INVALID_INPUT`.
+ *
+ * @example
+ * ```ts
+ * import { base64UrlDecode } from '@mesh/crypto-core';
+ * base64UrlDecode('-_8');  // Uint8Array [0xfb, 0xff]
+ * base64UrlDecode('-_8='); // same
+ * ```
+ */
+export function base64UrlDecode(text: string): Uint8Array {
+  if (typeof text !== 'string') throw new MeshCryptoError('ERR_INVALID_INPUT', 'text must be a string');
+  let end = text.length;
+  if (end > 0 && text.charCodeAt(end - 1) === 61 /* = */) {
+    end--;
+    if (end > 0 && text.charCodeAt(end - 1) === 61) end--;
+    // Padding, when present, completes the last quantum to 4 characters (RFC 4648 §4).
+    if (text.length % 4 !== 0) throw invalidBase64();
+  }
+  const body = end === text.length ? text : text.slice(0, end);
+  const rem = body.length % 4;
+  if (rem === 1 || !BASE64URL_BODY.test(body)) throw invalidBase64();
+  if (end !== text.length && (rem === 0 || text.length - end !== 4 - rem)) throw invalidBase64();
+  if (rem !== 0) {
+    const last = BASE64URL_VALUE(body.charCodeAt(body.length - 1));
+    // 2 chars carry 8 bits (4 spare), 3 chars carry 16 bits (2 spare); spare bits must be zero.
+    if ((rem === 2 && (last & 0x0f) !== 0) || (rem === 3 && (last & 0x03) !== 0)) throw invalidBase64();
+  }
+  const decoded = Buffer.from(body, 'base64url');
+  return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
+}
+
+function invalidBase64(): MeshCryptoError {
+  return new MeshCryptoError('ERR_INVALID_INPUT', 'invalid base64url text');
+}
+
+/**
+ * Concatenate byte strings into one new array.
+ *
+ * @example
+ * ```ts
+ * import { concatBytes } from '@mesh/crypto-core';
+ * concatBytes(new Uint8Array([1]), new Uint8Array([2, 3])); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const [i, p] of parts.entries()) {
+    assertBytes(`parts[${i}]`, p);
+    length += p.length;
+  }
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/**
+ * Bytes as given (no copy), or a string's UTF-8 encoding. Anything else throws `ERR_INVALID_INPUT`.
+ *
+ * @example
+ * ```ts
+ * import { toBytes } from '@mesh/crypto-core';
+ * toBytes('hi'); // Uint8Array [0x68, 0x69]
+ * ```
+ */
+export function toBytes(data: BytesLike): Uint8Array {
+  if (typeof data === 'string') return encoder.encode(data);
+  if (data instanceof Uint8Array) return data;
+  throw new MeshCryptoError('ERR_INVALID_INPUT', 'data must be a Uint8Array or a string');
+}
+
+/**
+ * Zero-fill a temporary that held secret material. Best effort: JavaScript may have copied it elsewhere,
+ * but the buffers we own no longer hold the secret.
+ *
+ * @example
+ * ```ts
+ * import { wipe } from '@mesh/crypto-core';
+ * const tmp = deriveSomething();
+ * try { use(tmp); } finally { wipe(tmp); }
+ * ```
+ */
+export function wipe(bytes: Uint8Array): void {
+  bytes.fill(0);
+}
