@@ -1,0 +1,154 @@
+/**
+ * Encryption for a peer's RSA public key, any size (DESIGN §3, §4 "RSA").
+ *
+ * - Payload fits RSA-OAEP-SHA256 (<= k - 66 bytes, 190 at 2048 bits): algorithm 0x04, the envelope header
+ *   followed by one OAEP block whose label is `header || context` (RFC 8017 §7.1: the label is OAEP's
+ *   associated data, so header and context are authenticated exactly as GCM's AAD does for 0x01).
+ * - Larger: algorithm 0x02 (hybrid): a fresh AES-256 data key wrapped with RSA-OAEP-SHA256 (empty label),
+ *   then `nonce | ct | tag` of AES-256-GCM with AAD = `header || context`.
+ *
+ * The choice is automatic. The header's key id is the first 4 bytes of SHA-256 over the public key's SPKI
+ * DER, so a holder of several private keys knows which one to use, and a wrong key fails fast with
+ * `ERR_KEY_NOT_FOUND` instead of a costly RSA decryption.
+ *
+ * @module
+ */
+import {
+  AES_256_KEY_LENGTH,
+  AES_GCM_NONCE_LENGTH,
+  aesGcmEncryptInto,
+  DecryptionError,
+  importRsaPrivateKey,
+  importRsaPublicKey,
+  type RsaPrivateKey,
+  type RsaPublicKey,
+  randomBytes,
+  rsaKeyId,
+  rsaOaepDecrypt,
+  rsaOaepEncrypt,
+  rsaOaepMaxPlaintextLength,
+  wipe,
+} from '@mesh/crypto-core';
+import {
+  EnvelopeAlgorithm,
+  type EnvelopeHeader,
+  envelopeAad,
+  GCM_BODY_OVERHEAD,
+  HEADER_LENGTH,
+  openGcmAt,
+  readHybridBody,
+  writeHeader,
+} from './envelope.js';
+import { EncryptionError, invalidInput, malformed, unsupported } from './errors.js';
+
+/** A public key as PEM (SPKI) text, DER bytes, or already imported. */
+export type PublicKeyInput = string | Uint8Array | RsaPublicKey;
+/** A private key as PKCS#8 PEM text or already imported. */
+export type PrivateKeyInput = string | RsaPrivateKey;
+
+/** Import (or pass through) a public key; bad input is `ERR_INVALID_INPUT`. */
+export function toPublicKey(key: PublicKeyInput): RsaPublicKey {
+  if (typeof key === 'string' || key instanceof Uint8Array) return importRsaPublicKey(key);
+  if (typeof key === 'object' && key !== null && key.spkiDer instanceof Uint8Array) return key;
+  throw invalidInput('public key must be PEM text, SPKI DER bytes or an imported RsaPublicKey');
+}
+
+/** Import (or pass through) a private key; bad input is `ERR_INVALID_INPUT`. */
+export function toPrivateKey(key: PrivateKeyInput): RsaPrivateKey {
+  if (typeof key === 'string') return importRsaPrivateKey(key);
+  if (typeof key === 'object' && key !== null && key.pkcs8Der instanceof Uint8Array) return key;
+  throw invalidInput('private key must be PKCS#8 PEM text or an imported RsaPrivateKey');
+}
+
+/**
+ * Seal `payload` for the holder of `publicKey`: direct RSA-OAEP when it fits, hybrid otherwise.
+ * `flags` carries the compressed bit decided by the caller.
+ *
+ * @example
+ * ```ts
+ * const { publicKeyPem, privateKeyPem } = await generateRsaKeyPair(2048);
+ * const sealed = sealForPublicKey(importRsaPublicKey(publicKeyPem), utf8Encode('hi'), 0, undefined);
+ * ```
+ */
+export function sealForPublicKey(
+  publicKey: RsaPublicKey,
+  payload: Uint8Array,
+  flags: number,
+  context: Uint8Array | undefined,
+): Uint8Array {
+  const keyId = rsaKeyId(publicKey);
+  if (payload.length <= rsaOaepMaxPlaintextLength(publicKey.bits)) {
+    const header = new Uint8Array(HEADER_LENGTH);
+    writeHeader(header, 0, EnvelopeAlgorithm.RSA_OAEP_SHA256, flags, keyId);
+    const block = rsaOaepEncrypt(publicKey, payload, { label: envelopeAad(header, context) });
+    const out = new Uint8Array(HEADER_LENGTH + block.length);
+    out.set(header, 0);
+    out.set(block, HEADER_LENGTH);
+    return out;
+  }
+  const dataKey = randomBytes(AES_256_KEY_LENGTH);
+  try {
+    const wrapped = rsaOaepEncrypt(publicKey, dataKey);
+    const gcmOffset = HEADER_LENGTH + 2 + wrapped.length;
+    const out = new Uint8Array(gcmOffset + GCM_BODY_OVERHEAD + payload.length);
+    writeHeader(out, 0, EnvelopeAlgorithm.HYBRID_RSA_OAEP_AES_256_GCM, flags, keyId);
+    out[HEADER_LENGTH] = wrapped.length >>> 8;
+    out[HEADER_LENGTH + 1] = wrapped.length & 0xff;
+    out.set(wrapped, HEADER_LENGTH + 2);
+    // A fresh key per message makes any nonce safe; a random one costs nothing and keeps the layout uniform.
+    out.set(randomBytes(AES_GCM_NONCE_LENGTH), gcmOffset);
+    aesGcmEncryptInto(
+      dataKey,
+      out.subarray(gcmOffset, gcmOffset + AES_GCM_NONCE_LENGTH),
+      payload,
+      envelopeAad(out.subarray(0, HEADER_LENGTH), context),
+      out,
+      gcmOffset + AES_GCM_NONCE_LENGTH,
+    );
+    return out;
+  } finally {
+    wipe(dataKey);
+  }
+}
+
+/**
+ * Open an 0x02 or 0x04 envelope with `privateKey`. Returns the payload (still compressed when the header
+ * says so). Errors: another key's envelope -> `ERR_KEY_NOT_FOUND`; 0x01/0x03 -> `ERR_UNSUPPORTED_ALGORITHM`;
+ * impossible lengths -> `ERR_TOKEN_MALFORMED`; anything that fails authentication -> `ERR_DECRYPTION_FAILED`.
+ */
+export function openWithPrivateKey(
+  privateKey: RsaPrivateKey,
+  envelope: Uint8Array,
+  header: EnvelopeHeader,
+  context: Uint8Array | undefined,
+): Uint8Array {
+  const direct = header.algorithm === EnvelopeAlgorithm.RSA_OAEP_SHA256;
+  if (!direct && header.algorithm !== EnvelopeAlgorithm.HYBRID_RSA_OAEP_AES_256_GCM) {
+    throw unsupported('not an RSA envelope: decrypt it with decrypt()');
+  }
+  const modulusBytes = privateKey.bits >>> 3;
+  if (direct) {
+    if (envelope.length === HEADER_LENGTH) throw malformed('RSA envelope has no body');
+  } else {
+    readHybridBody(envelope); // structural checks (ERR_TOKEN_MALFORMED) before the key check
+  }
+  if (header.keyId !== rsaKeyId(privateKey.publicKey)) {
+    throw new EncryptionError('ERR_KEY_NOT_FOUND', 'envelope was sealed for another RSA key');
+  }
+  if (direct) {
+    // A block of the wrong size cannot be an OAEP block for this key: same error as a bad block.
+    if (envelope.length !== HEADER_LENGTH + modulusBytes) throw new DecryptionError();
+    return rsaOaepDecrypt(privateKey, envelope.subarray(HEADER_LENGTH), {
+      label: envelopeAad(envelope.subarray(0, HEADER_LENGTH), context),
+    });
+  }
+  const body = readHybridBody(envelope);
+  if (body.wrappedKey.length !== modulusBytes) throw new DecryptionError();
+  const dataKey = rsaOaepDecrypt(privateKey, body.wrappedKey);
+  try {
+    if (dataKey.length !== AES_256_KEY_LENGTH) throw new DecryptionError();
+    return openGcmAt(dataKey, envelope, body.gcmOffset, context);
+  } finally {
+    wipe(dataKey);
+  }
+}

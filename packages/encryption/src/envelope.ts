@@ -1,0 +1,241 @@
+/**
+ * Mesh envelope v1: the binary header codec and the AES-256-GCM body (DESIGN §3, docs/FORMAT.md).
+ *
+ * ```
+ * 0   u8   version = 0x01
+ * 1   u8   algorithm (0x01 GCM | 0x02 hybrid | 0x03 streaming | 0x04 RSA-OAEP direct)
+ * 2   u8   flags: bit0 = payload zlib-compressed; every other bit must be 0
+ * 3   u32  key id, big-endian
+ * 7   ...  body (GCM: nonce 12 | ciphertext | tag 16)
+ * ```
+ * The AEAD associated data is `header (7 bytes) || UTF-8 context`, so a flipped flag, key id or context
+ * fails authentication. The sealed envelope is built in ONE allocation: header, nonce and
+ * `ciphertext || tag` are written in place (crypto-core's `aesGcmEncryptInto`), never concatenated.
+ *
+ * @module
+ */
+import {
+  AES_256_KEY_LENGTH,
+  AES_GCM_NONCE_LENGTH,
+  AES_GCM_TAG_LENGTH,
+  aesGcmDecrypt,
+  aesGcmEncryptInto,
+  randomBytes,
+} from '@mesh/crypto-core';
+import { malformed, unsupported } from './errors.js';
+
+/** The only envelope version this package reads and writes. */
+export const ENVELOPE_VERSION = 0x01;
+/** Header length in bytes: version, algorithm, flags, u32 key id. */
+export const HEADER_LENGTH = 7;
+
+/** Algorithm identifiers (header byte 1). Part of the wire format: never renumber. */
+export const EnvelopeAlgorithm = {
+  /** AES-256-GCM under a keyring key; body = nonce 12 | ciphertext | tag 16. */
+  AES_256_GCM: 0x01,
+  /** RSA-OAEP-SHA256 wraps a fresh AES-256-GCM key; body = u16 len | wrapped key | nonce | ct | tag. */
+  HYBRID_RSA_OAEP_AES_256_GCM: 0x02,
+  /** Segmented streaming AES-256-GCM (see `src/stream/`). */
+  STREAM_AES_256_GCM: 0x03,
+  /** RSA-OAEP-SHA256 directly over a small payload; OAEP label = header || context. */
+  RSA_OAEP_SHA256: 0x04,
+} as const;
+
+/** A value of {@link EnvelopeAlgorithm}. */
+export type EnvelopeAlgorithmId = (typeof EnvelopeAlgorithm)[keyof typeof EnvelopeAlgorithm];
+
+/** Human-readable algorithm names, as reported by `inspect` and used as metrics label values (closed set). */
+export type AlgorithmName =
+  | 'aes-256-gcm'
+  | 'hybrid-rsa-oaep-aes-256-gcm'
+  | 'stream-aes-256-gcm'
+  | 'rsa-oaep-sha256'
+  | 'fernet';
+
+const ALGORITHM_NAMES: Readonly<Record<number, AlgorithmName>> = {
+  [EnvelopeAlgorithm.AES_256_GCM]: 'aes-256-gcm',
+  [EnvelopeAlgorithm.HYBRID_RSA_OAEP_AES_256_GCM]: 'hybrid-rsa-oaep-aes-256-gcm',
+  [EnvelopeAlgorithm.STREAM_AES_256_GCM]: 'stream-aes-256-gcm',
+  [EnvelopeAlgorithm.RSA_OAEP_SHA256]: 'rsa-oaep-sha256',
+};
+
+/** The name of an algorithm id (throws `ERR_UNSUPPORTED_ALGORITHM` for an unknown id). */
+export function algorithmName(id: number): AlgorithmName {
+  const name = ALGORITHM_NAMES[id];
+  if (name === undefined) throw unsupported('unknown envelope algorithm');
+  return name;
+}
+
+/** Flag bit 0: the payload was zlib-compressed before encryption. */
+export const FLAG_COMPRESSED = 0x01;
+/** Every flag bit this version defines; any other bit set is rejected (DESIGN §3). */
+export const KNOWN_FLAGS = FLAG_COMPRESSED;
+
+/** GCM body overhead: nonce and tag. */
+export const GCM_BODY_OVERHEAD = AES_GCM_NONCE_LENGTH + AES_GCM_TAG_LENGTH;
+/** Smallest possible GCM envelope (empty payload): 7 + 12 + 16 = 35 bytes. */
+export const MIN_GCM_ENVELOPE_LENGTH = HEADER_LENGTH + GCM_BODY_OVERHEAD;
+
+/** A parsed, validated envelope header. */
+export interface EnvelopeHeader {
+  readonly version: typeof ENVELOPE_VERSION;
+  readonly algorithm: EnvelopeAlgorithmId;
+  readonly flags: number;
+  readonly keyId: number;
+  readonly compressed: boolean;
+}
+
+/** Write a header at `out[offset..offset+7)`. `keyId` must be a u32. */
+export function writeHeader(
+  out: Uint8Array,
+  offset: number,
+  algorithm: EnvelopeAlgorithmId,
+  flags: number,
+  keyId: number,
+): void {
+  out[offset] = ENVELOPE_VERSION;
+  out[offset + 1] = algorithm;
+  out[offset + 2] = flags;
+  // u32 big-endian (DESIGN §3: "binary, big-endian")
+  out[offset + 3] = keyId >>> 24;
+  out[offset + 4] = (keyId >>> 16) & 0xff;
+  out[offset + 5] = (keyId >>> 8) & 0xff;
+  out[offset + 6] = keyId & 0xff;
+}
+
+/**
+ * Parse and validate the 7-byte header of an envelope, without touching the body.
+ *
+ * Checks, in order: length (`ERR_TOKEN_MALFORMED`), version and algorithm (`ERR_UNSUPPORTED_ALGORITHM`),
+ * unknown flag bits (`ERR_TOKEN_MALFORMED`).
+ *
+ * @example
+ * ```ts
+ * const h = readHeader(envelope); // { version: 1, algorithm: 1, flags: 0, keyId: 0x1234abcd, compressed: false }
+ * ```
+ */
+export function readHeader(bytes: Uint8Array): EnvelopeHeader {
+  if (bytes.length < HEADER_LENGTH) throw malformed('envelope is shorter than its 7-byte header');
+  if (bytes[0] !== ENVELOPE_VERSION) throw unsupported('unsupported envelope version');
+  const algorithm = bytes[1]!;
+  if (ALGORITHM_NAMES[algorithm] === undefined) throw unsupported('unknown envelope algorithm');
+  const flags = bytes[2]!;
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw malformed('envelope has unknown flag bits set');
+  const keyId = ((bytes[3]! << 24) | (bytes[4]! << 16) | (bytes[5]! << 8) | bytes[6]!) >>> 0;
+  return {
+    version: ENVELOPE_VERSION,
+    algorithm: algorithm as EnvelopeAlgorithmId,
+    flags,
+    keyId,
+    compressed: (flags & FLAG_COMPRESSED) !== 0,
+  };
+}
+
+/**
+ * Associated data = the header bytes as they appear on the wire, followed by the UTF-8 context.
+ * With no context the header view itself is the AAD (no copy).
+ */
+export function envelopeAad(header: Uint8Array, context: Uint8Array | undefined): Uint8Array {
+  if (context === undefined || context.length === 0) return header;
+  const aad = new Uint8Array(header.length + context.length);
+  aad.set(header, 0);
+  aad.set(context, header.length);
+  return aad;
+}
+
+/**
+ * Seal `payload` as an AES-256-GCM envelope (algorithm 0x01) in one allocation.
+ *
+ * `nonce` is for test vectors only; production calls omit it and get 12 random bytes (NIST SP 800-38D §8.2.2:
+ * random nonces are safe while a key seals fewer than 2^32 messages, which the keyring's
+ * `maxEncryptionsPerKey` enforces).
+ *
+ * @example
+ * ```ts
+ * const env = sealGcmEnvelope(key32, 0x1234abcd, 0, utf8Encode('hi'), utf8Encode('orders'));
+ * ```
+ */
+export function sealGcmEnvelope(
+  key: Uint8Array,
+  keyId: number,
+  flags: number,
+  payload: Uint8Array,
+  context: Uint8Array | undefined,
+  nonce?: Uint8Array,
+): Uint8Array {
+  const out = allocate(MIN_GCM_ENVELOPE_LENGTH + payload.length);
+  writeHeader(out, 0, EnvelopeAlgorithm.AES_256_GCM, flags, keyId);
+  out.set(nonce ?? randomBytes(AES_GCM_NONCE_LENGTH), HEADER_LENGTH);
+  const header = out.subarray(0, HEADER_LENGTH);
+  const end = aesGcmEncryptInto(
+    key,
+    out.subarray(HEADER_LENGTH, HEADER_LENGTH + AES_GCM_NONCE_LENGTH),
+    payload,
+    envelopeAad(header, context),
+    out,
+    HEADER_LENGTH + AES_GCM_NONCE_LENGTH,
+  );
+  // Defensive: an allocUnsafe'd buffer must be fully written before it leaves this function.
+  if (end !== out.length) throw new Error('internal: GCM output length mismatch');
+  return out;
+}
+
+/**
+ * Open the GCM body of an envelope whose header was already parsed by {@link readHeader}.
+ * Throws `ERR_TOKEN_MALFORMED` when the body is too short and `ERR_DECRYPTION_FAILED` when authentication
+ * fails (wrong key, wrong context, any modified byte).
+ */
+export function openGcmEnvelope(
+  key: Uint8Array,
+  envelope: Uint8Array,
+  context: Uint8Array | undefined,
+): Uint8Array {
+  if (envelope.length < MIN_GCM_ENVELOPE_LENGTH) throw malformed('envelope is shorter than nonce and tag');
+  return openGcmAt(key, envelope, HEADER_LENGTH, context);
+}
+
+/** Decrypt `nonce | ct | tag` found at `bodyOffset`, with AAD = header || context. */
+export function openGcmAt(
+  key: Uint8Array,
+  envelope: Uint8Array,
+  bodyOffset: number,
+  context: Uint8Array | undefined,
+): Uint8Array {
+  const nonceEnd = bodyOffset + AES_GCM_NONCE_LENGTH;
+  return aesGcmDecrypt(
+    key,
+    envelope.subarray(bodyOffset, nonceEnd),
+    envelope.subarray(nonceEnd),
+    envelopeAad(envelope.subarray(0, HEADER_LENGTH), context),
+  );
+}
+
+/** Layout of a hybrid (0x02) body, as views into the envelope. */
+export interface HybridBody {
+  readonly wrappedKey: Uint8Array;
+  /** Offset of `nonce | ct | tag` inside the envelope. */
+  readonly gcmOffset: number;
+}
+
+/**
+ * Split a hybrid body: `u16 wrapped-key length | wrapped key | nonce 12 | ct | tag 16`.
+ * A length that points past the end (e.g. 65535 in a short envelope) is `ERR_TOKEN_MALFORMED`: nothing is
+ * allocated from an attacker-chosen length.
+ */
+export function readHybridBody(envelope: Uint8Array): HybridBody {
+  if (envelope.length < HEADER_LENGTH + 2) throw malformed('hybrid envelope is truncated');
+  const wrappedLength = (envelope[HEADER_LENGTH]! << 8) | envelope[HEADER_LENGTH + 1]!;
+  const start = HEADER_LENGTH + 2;
+  if (wrappedLength === 0 || start + wrappedLength + GCM_BODY_OVERHEAD > envelope.length) {
+    throw malformed('hybrid envelope has an impossible wrapped-key length');
+  }
+  return { wrappedKey: envelope.subarray(start, start + wrappedLength), gcmOffset: start + wrappedLength };
+}
+
+/** `Buffer.allocUnsafe` when available (pooled below 4 KiB; every byte is written before use). */
+function allocate(length: number): Uint8Array {
+  return typeof Buffer === 'function' ? Buffer.allocUnsafe(length) : new Uint8Array(length);
+}
+
+/** Key length the envelope requires (AES-256). */
+export const ENVELOPE_KEY_LENGTH = AES_256_KEY_LENGTH;
