@@ -431,12 +431,18 @@ class MeshEncryption implements Encryption {
   }
 
   async rotate(options?: { algorithm?: KeyAlgorithm }): Promise<void> {
-    if (options?.algorithm !== undefined) {
-      await this.keys.rotate({ algorithm: options.algorithm, trigger: 'manual' });
-      return;
+    if (
+      options?.algorithm !== undefined &&
+      options.algorithm !== 'aes-256-gcm' &&
+      options.algorithm !== 'fernet'
+    ) {
+      throw invalidInput("algorithm must be 'aes-256-gcm' or 'fernet'");
     }
-    await this.keys.rotate({ algorithm: 'aes-256-gcm', trigger: 'manual' });
-    if (this.config.fernet.enabled) await this.keys.rotate({ algorithm: 'fernet', trigger: 'manual' });
+    // Without an algorithm the key manager rotates every algorithm it holds, in one keyring version.
+    await this.keys.rotate({
+      ...(options?.algorithm ? { algorithm: options.algorithm } : {}),
+      trigger: 'manual',
+    });
   }
 
   // ---- streams (implemented in ./stream/) -------------------------------------------------------------

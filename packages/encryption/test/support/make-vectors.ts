@@ -13,7 +13,13 @@ import {
   rsaOaepEncrypt,
   utf8Encode,
 } from '@mesh/crypto-core';
-import { EnvelopeAlgorithm, envelopeAad, FLAG_COMPRESSED, sealGcmEnvelope, writeHeader } from '../../src/envelope.js';
+import {
+  EnvelopeAlgorithm,
+  envelopeAad,
+  FLAG_COMPRESSED,
+  sealGcmEnvelope,
+  writeHeader,
+} from '../../src/envelope.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const seq = (start: number, n: number) => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
@@ -30,7 +36,14 @@ for (const [name, plaintext, context, compressed] of [
 ] as const) {
   const pt = utf8Encode(plaintext);
   const payload = compressed ? compress(pt, { level: 6 }) : pt;
-  const env = sealGcmEnvelope(key, keyId, compressed ? FLAG_COMPRESSED : 0, payload, context ? utf8Encode(context) : undefined, nonce);
+  const env = sealGcmEnvelope(
+    key,
+    keyId,
+    compressed ? FLAG_COMPRESSED : 0,
+    payload,
+    context ? utf8Encode(context) : undefined,
+    nonce,
+  );
   out.push({
     name,
     algorithm: 1,
@@ -51,8 +64,16 @@ const pub = importRsaPublicKey(pair.publicKeyPem);
   const context = 'orders->partner';
   const header = new Uint8Array(7);
   writeHeader(header, 0, EnvelopeAlgorithm.RSA_OAEP_SHA256, 0, rsaKeyId(pub));
-  const block = rsaOaepEncrypt(pub, utf8Encode('short secret'), { label: envelopeAad(header, utf8Encode(context)) });
-  out.push({ name: 'rsa-direct', algorithm: 4, context, plaintext: 'short secret', envelope: hex(header) + hex(block) });
+  const block = rsaOaepEncrypt(pub, utf8Encode('short secret'), {
+    label: envelopeAad(header, utf8Encode(context)),
+  });
+  out.push({
+    name: 'rsa-direct',
+    algorithm: 4,
+    context,
+    plaintext: 'short secret',
+    envelope: hex(header) + hex(block),
+  });
 }
 // hybrid 0x02
 {
@@ -64,7 +85,12 @@ const pub = importRsaPublicKey(pair.publicKeyPem);
   writeHeader(head, 0, EnvelopeAlgorithm.HYBRID_RSA_OAEP_AES_256_GCM, 0, rsaKeyId(pub));
   head[7] = wrapped.length >> 8;
   head[8] = wrapped.length & 0xff;
-  const ct = aesGcmEncrypt(dataKey, nonce, utf8Encode(plaintext), envelopeAad(head.subarray(0, 7), utf8Encode(context)));
+  const ct = aesGcmEncrypt(
+    dataKey,
+    nonce,
+    utf8Encode(plaintext),
+    envelopeAad(head.subarray(0, 7), utf8Encode(context)),
+  );
   out.push({
     name: 'hybrid',
     algorithm: 2,
@@ -80,7 +106,14 @@ const pub = importRsaPublicKey(pair.publicKeyPem);
   const fkey = Buffer.from(seq(0x60, 32)).toString('base64url') + '=';
   const iv = seq(0xc0, 16);
   const token = new Fernet(fkey).encrypt(utf8Encode('hello, python'), { iv, now: 1_700_000_000 });
-  out.push({ name: 'fernet', key: fkey, iv: hex(iv), timestamp: 1_700_000_000, plaintext: 'hello, python', token });
+  out.push({
+    name: 'fernet',
+    key: fkey,
+    iv: hex(iv),
+    timestamp: 1_700_000_000,
+    plaintext: 'hello, python',
+    token,
+  });
 }
 console.log(pair.privateKeyPem);
 console.log(pair.publicKeyPem);
