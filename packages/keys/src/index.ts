@@ -1,0 +1,52 @@
+/**
+ * `@mesh/keys`: keyrings with rotation by age, usage and hand; sealed storage in memory or a crash-safe
+ * file; password keys, per-service subkeys and RSA key files. DESIGN §4; API in `docs/keys-api.md`.
+ *
+ * @example
+ * ```ts
+ * import { KeyManager, MemoryKeyStore } from '@mesh/keys';
+ * const keys = await KeyManager.open({ store: new MemoryKeyStore(), kek: { key: crypto.getRandomValues(new Uint8Array(32)) } });
+ * const { id, material } = await keys.acquireEncryptionKey();
+ * ```
+ *
+ * @module
+ */
+export { parseDuration } from './duration.js';
+export type { KeyErrorCode, KeyStoreErrorCode } from './errors.js';
+export { KeyError, KeyStoreError } from './errors.js';
+export type { FileKeyStoreOptions } from './file-key-store.js';
+export { FileKeyStore, KEYSTORE_FILE_FORMAT } from './file-key-store.js';
+export type { KeyManagerOptions, RetiredEvent, RotatedEvent, RotationFailedEvent } from './key-manager.js';
+export { KeyManager } from './key-manager.js';
+export { KEYRING_FORMAT, parseStoredKeyring } from './keyring.js';
+export { MemoryKeyStore } from './memory-key-store.js';
+export type {
+  DerivedPasswordKey,
+  DerivePasswordKeyOptions,
+  PasswordKeyCacheOptions,
+  PasswordKeyParams,
+} from './password.js';
+export {
+  DEFAULT_MAX_PASSWORD_ITERATIONS,
+  derivePasswordKey,
+  PASSWORD_SALT_LENGTH,
+  PasswordKeyCache,
+} from './password.js';
+export { DEFAULT_MAX_ENCRYPTIONS_PER_KEY } from './policy.js';
+export type { SaveRsaKeyPairOptions } from './rsa-files.js';
+export { loadRsaPrivateKey, loadRsaPublicKey, saveRsaKeyPair } from './rsa-files.js';
+export { deriveSubkey } from './subkey.js';
+export type {
+  ActiveKey,
+  KekSource,
+  KeyAlgorithm,
+  KeyInfo,
+  KeyState,
+  KeyStore,
+  RotationPolicy,
+  RotationTrigger,
+  StoredKekParams,
+  StoredKey,
+  StoredKeyring,
+} from './types.js';
+export { KEY_ALGORITHMS } from './types.js';

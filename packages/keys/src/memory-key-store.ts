@@ -1,0 +1,69 @@
+/**
+ * In-memory {@link KeyStore}: for tests, single-process tools and as the reference behaviour of the
+ * compare-and-swap contract. Documents are kept as JSON text, so callers never share mutable objects with it.
+ *
+ * @module
+ */
+import { KeyStoreError } from './errors.js';
+import { canonicalJson, parseStoredKeyring } from './keyring.js';
+import type { KeyStore, StoredKeyring } from './types.js';
+
+/**
+ * A {@link KeyStore} in process memory. Change notifications are delivered asynchronously (microtask).
+ *
+ * @example
+ * ```ts
+ * import { KeyManager, MemoryKeyStore } from '@mesh/keys';
+ * const keys = await KeyManager.open({ store: new MemoryKeyStore(), kek: { key: crypto.getRandomValues(new Uint8Array(32)) } });
+ * const key = await keys.acquireEncryptionKey();
+ * ```
+ */
+export class MemoryKeyStore implements KeyStore {
+  private readonly docs = new Map<string, string>();
+  private readonly listeners = new Map<string, Set<() => void>>();
+  private closed = false;
+
+  async load(name: string): Promise<StoredKeyring | undefined> {
+    this.checkOpen();
+    const text = this.docs.get(name);
+    return text === undefined ? undefined : parseStoredKeyring(JSON.parse(text));
+  }
+
+  async compareAndSwap(
+    name: string,
+    expectedVersion: number | undefined,
+    next: StoredKeyring,
+  ): Promise<boolean> {
+    this.checkOpen();
+    const doc = parseStoredKeyring(next);
+    if (doc.name !== name) throw new KeyStoreError('ERR_CONFIG_INVALID', 'document name differs from key');
+    const current = this.docs.get(name);
+    const currentVersion = current === undefined ? undefined : (JSON.parse(current) as StoredKeyring).version;
+    if (currentVersion !== expectedVersion) return false;
+    this.docs.set(name, canonicalJson(doc));
+    const ls = this.listeners.get(name);
+    if (ls) for (const l of [...ls]) queueMicrotask(l);
+    return true;
+  }
+
+  watch(name: string, onChange: () => void): () => void {
+    let set = this.listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(name, set);
+    }
+    set.add(onChange);
+    return () => {
+      set.delete(onChange);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', 'key store is closed');
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Public types of the keyring model (DESIGN §4). Runtime code lives in `keyring.ts` (model and sealing),
+ * `key-manager.ts` (rotation) and the key stores.
+ *
+ * @module
+ */
+
+/** Algorithms a keyring holds keys for. Fernet material is 32 bytes: signing key 16 | encryption key 16. */
+export type KeyAlgorithm = 'aes-256-gcm' | 'fernet';
+
+/** The algorithms in the order `KeyManager.open` creates them by default. */
+export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ['aes-256-gcm', 'fernet'];
+
+/**
+ * Life cycle of a key: `staged` (decrypts, never encrypts) -> `primary` (the one key per algorithm that
+ * encrypts) -> `decrypt-only` -> `retired` (kept for audit, material dropped) -> destroyed (removed).
+ */
+export type KeyState = 'staged' | 'primary' | 'decrypt-only' | 'retired';
+
+/** What caused a rotation; `remote` means another process or node rotated and this one noticed. */
+export type RotationTrigger = 'initial' | 'manual' | 'interval' | 'usage' | 'remote';
+
+/** Metadata of one key; never holds material. Times are ms since the epoch. */
+export interface KeyInfo {
+  /** Random u32, unique within the keyring (also among retired keys). */
+  readonly id: number;
+  readonly algorithm: KeyAlgorithm;
+  readonly state: KeyState;
+  readonly createdAt: number;
+  readonly promotedAt?: number;
+  readonly demotedAt?: number;
+  readonly retiredAt?: number;
+  /** Keyring version that added the key (compared with `minDecryptionVersion`). */
+  readonly createdInVersion: number;
+  /** Uses handed out by this `KeyManager` (this process) since it opened the keyring. */
+  readonly encryptions: number;
+  /**
+   * Uses leased in the store by every process together: an upper bound of the key's real use count
+   * (a lease a crashed process did not use up is counted as used). Never exceeds `maxEncryptionsPerKey`.
+   */
+  readonly reservedEncryptions: number;
+  /** True for keys brought in with `importFernetKey`. */
+  readonly imported?: boolean;
+}
+
+/**
+ * A key ready to use. The object and its `material` are shared by every caller that got the same key:
+ * treat them as read-only. They stay valid after the key rotates or retires (in-flight operations finish
+ * with the key they started with), so do not keep them longer than one operation.
+ */
+export interface ActiveKey {
+  readonly id: number;
+  readonly algorithm: KeyAlgorithm;
+  readonly material: Uint8Array;
+}
+
+/** When keys rotate and how long previous keys stay usable for decryption. */
+export interface RotationPolicy {
+  /** Age of a primary after which the next encryption rotates first: ms or `'24h'`, `'7d'`, `'90m'`, `'30s'`. */
+  interval?: number | string;
+  /** Uses per key, default `2 ** 30` (random 96-bit GCM nonces: NIST SP 800-38D §8.3 caps at 2^32). */
+  maxEncryptionsPerKey?: number;
+  /** How long a demoted key stays decrypt-only before it is retired. Default: forever. */
+  retention?: number | string;
+  /** Decrypt-only keys kept per algorithm (newest first); older ones are retired. Default: unbounded. */
+  maxRetainedKeys?: number;
+  /** Keys created in an older keyring version are retired at once (a primary is first replaced). */
+  minDecryptionVersion?: number;
+  /**
+   * Uses leased from the store per write (see README, "Usage leases"). Default
+   * `min(65_536, ceil(maxEncryptionsPerKey / 8))`. Larger means fewer writes; a crash forfeits at most one
+   * unused lease per key, it never lets a key exceed its limit.
+   */
+  usageLeaseSize?: number;
+}
+
+/**
+ * Where the key-encryption key (KEK) that seals the keyring comes from.
+ * - `passphrase`: PBKDF2-HMAC-SHA256 (default 600,000 iterations) with a 16-byte salt stored in the keyring.
+ * - `env` / `file`: a raw 32-byte key, written as 64 hex digits or as base64/base64url (44 or 43 chars);
+ *   surrounding whitespace is ignored.
+ * - `key`: the 32 raw bytes.
+ */
+export type KekSource =
+  | { passphrase: string; iterations?: number }
+  | { env: string }
+  | { file: string }
+  | { key: Uint8Array };
+
+/** KEK parameters recorded in a stored keyring. */
+export type StoredKekParams =
+  | { type: 'raw' }
+  | { type: 'passphrase'; kdf: 'pbkdf2-hmac-sha256'; salt: string; iterations: number };
+
+/** One key in a stored keyring. `sealed` is absent once the key is retired. */
+export interface StoredKey {
+  id: number;
+  algorithm: KeyAlgorithm;
+  state: KeyState;
+  createdAt: number;
+  promotedAt?: number;
+  demotedAt?: number;
+  retiredAt?: number;
+  createdInVersion: number;
+  /** Uses leased so far (all processes): the key's use count can never be higher. */
+  reserved: number;
+  imported?: boolean;
+  /** base64url(nonce 12 | AES-256-GCM(material) | tag 16); AAD binds format, keyring name, id, algorithm, createdInVersion. */
+  sealed?: string;
+}
+
+/**
+ * The sealed keyring document a {@link KeyStore} keeps: plain JSON, no raw key material. `kekCheck` tells a
+ * wrong KEK apart from a damaged document; `mac` (HMAC-SHA256 under a KEK-derived key over the canonical JSON
+ * of every other field) detects any change to states, counters or versions.
+ */
+export interface StoredKeyring {
+  format: 'mesh-keyring/v1';
+  name: string;
+  version: number;
+  updatedAt: number;
+  kek: StoredKekParams;
+  kekCheck: string;
+  keys: StoredKey[];
+  mac: string;
+}
+
+/**
+ * Persistence of sealed keyrings. Implementations: {@link MemoryKeyStore}, {@link FileKeyStore}, and
+ * `EtcdKeyStore` in `@mesh/keystore-etcd`.
+ */
+export interface KeyStore {
+  /** The stored document, or `undefined` when no keyring of that name exists. */
+  load(name: string): Promise<StoredKeyring | undefined>;
+  /**
+   * Writes `next` only if the stored version equals `expectedVersion` (`undefined`: only if absent).
+   * Returns false, writing nothing, when the version differs.
+   */
+  compareAndSwap(name: string, expectedVersion: number | undefined, next: StoredKeyring): Promise<boolean>;
+  /** Calls `onChange` (possibly more than once per change) when the keyring changes; returns unsubscribe. */
+  watch?(name: string, onChange: () => void): () => void;
+  close?(): Promise<void>;
+}
