@@ -246,19 +246,16 @@ export class EncryptSession extends BaseSession {
   }
 }
 
-/** Decrypts one stream: gathers the header, looks its key up once, then opens segments. */
+/**
+ * Decrypts one stream: gathers the header, looks its key up once, then opens segments. The segment size is
+ * read from the header; `options.segmentSize` is accepted for symmetry and ignored.
+ */
 export class DecryptSession extends BaseSession {
   readonly operation = 'decrypt_stream' as const;
   readonly #header = new Uint8Array(STREAM_HEADER_LENGTH);
   #headerFill = 0;
   #opener: SegmentOpener | undefined;
   #disposed = false;
-
-  // The segment size is read from the header: the option is accepted for symmetry and ignored.
-  // biome-ignore lint/complexity/noUselessConstructor: documents the shared signature
-  constructor(deps: StreamDeps, options?: StreamOptions) {
-    super(deps, options);
-  }
 
   write(chunk: Uint8Array, emit: Emit): Promise<void> | undefined {
     this.bytesIn += chunk.length;

@@ -2,11 +2,13 @@
  * WHATWG `TransformStream` adapters for streaming encryption (algorithm 0x03), byte-identical to the Node
  * adapters.
  *
- * Backpressure: both sides use a `ByteLengthQueuingStrategy` of one sealed segment, so the writable side
+ * Backpressure: both sides use a byte-length queuing strategy of one sealed segment, so the writable side
  * stops accepting once about a segment waits, and `transform` is not called while the readable queue is full.
  *
  * @module
  */
+// Types only (erased): the runtime uses the global TransformStream, so this module runs wherever one exists.
+import type { Transformer } from 'node:stream/web';
 import { MeshCryptoError } from '@mesh/crypto-core';
 import { DEFAULT_SEGMENT_SIZE, SEGMENT_TAG_LENGTH } from './format.js';
 import type { Emit } from './sealer.js';
@@ -37,31 +39,36 @@ export function webTransformFor(
       throw session.fail(error);
     });
   };
-  const highWaterMark = segmentSize + SEGMENT_TAG_LENGTH;
-  return new TransformStream<Uint8Array, Uint8Array>(
-    {
-      start(controller) {
-        emit = (bytes) => controller.enqueue(bytes);
-      },
-      transform(chunk) {
-        return run(() => {
-          // A byte stream only: strings or other objects are a caller bug, not something to coerce.
-          if (!(chunk instanceof Uint8Array)) {
-            throw new MeshCryptoError('ERR_INVALID_INPUT', 'stream chunks must be Uint8Array');
-          }
-          return session.write(chunk, emit);
-        });
-      },
-      flush() {
-        return run(() => session.end(emit));
-      },
-      cancel(reason) {
-        session.abort(reason ?? undefined);
-      },
-    } as Transformer<Uint8Array, Uint8Array>,
-    new ByteLengthQueuingStrategy({ highWaterMark }),
-    new ByteLengthQueuingStrategy({ highWaterMark }),
-  );
+  // A byte-length strategy whose size() tolerates non-bytes: ByteLengthQueuingStrategy would error the
+  // writable side alone on a string chunk (NaN size) and leave the readable side hanging; this way the chunk
+  // reaches transform() and errors both sides with ERR_INVALID_INPUT.
+  const strategy: QueuingStrategy<Uint8Array> = {
+    highWaterMark: segmentSize + SEGMENT_TAG_LENGTH,
+    size: (chunk) => (chunk instanceof Uint8Array ? chunk.byteLength : 0),
+  };
+  const transformer: Transformer<Uint8Array, Uint8Array> = {
+    start(controller) {
+      emit = (bytes) => controller.enqueue(bytes);
+    },
+    transform(chunk) {
+      return run(() => {
+        // A byte stream only: strings or other objects are a caller bug, not something to coerce.
+        if (!(chunk instanceof Uint8Array)) {
+          throw new MeshCryptoError('ERR_INVALID_INPUT', 'stream chunks must be Uint8Array');
+        }
+        return session.write(chunk, emit);
+      });
+    },
+    flush() {
+      return run(() => session.end(emit));
+    },
+  };
+  // `cancel` (WHATWG streams 2023) runs when the consumer cancels or the producer aborts; older runtimes
+  // ignore it, and then only the wiping of this stream's key is skipped.
+  (transformer as { cancel?: (reason: unknown) => void }).cancel = (reason) => {
+    session.abort(reason ?? undefined);
+  };
+  return new TransformStream<Uint8Array, Uint8Array>(transformer, strategy, strategy);
 }
 
 /**
