@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import {
   base64UrlDecode,
   base64UrlEncode,
+  DecryptionError,
   DEFAULT_PBKDF2_ITERATIONS,
   hkdfSha256,
   MAX_PBKDF2_ITERATIONS,
@@ -24,6 +25,11 @@ import type { KekSource, StoredKekParams } from './types.js';
 export const KEK_LENGTH = 32;
 const KEK_SALT_LENGTH = 16;
 const HKDF_SALT = utf8Encode('mesh-keyring/v1 kek');
+
+/** A KEK of the wrong kind is a wrong KEK: the same typed error, with the reason kept as the cause. */
+function wrongKind(what: string): DecryptionError {
+  return new DecryptionError({ cause: new KeyError('ERR_CONFIG_INVALID', `keyring is sealed under ${what}`) });
+}
 
 /** Subkeys of one KEK plus the parameters to store beside the keyring. @internal */
 export interface KekKeys {
@@ -83,9 +89,7 @@ export async function resolveKek(
     if (typeof source.passphrase !== 'string' || source.passphrase.length === 0) {
       throw new KeyError('ERR_CONFIG_INVALID', 'kek passphrase must be a non-empty string');
     }
-    if (stored && stored.type !== 'passphrase') {
-      throw new KeyError('ERR_CONFIG_INVALID', 'keyring is sealed under a raw KEK, not a passphrase');
-    }
+    if (stored && stored.type !== 'passphrase') throw wrongKind('a raw KEK, not a passphrase');
     let salt: Uint8Array;
     let iterations: number;
     if (stored) {
@@ -111,9 +115,7 @@ export async function resolveKek(
       wipe(kek);
     }
   }
-  if (stored && stored.type !== 'raw') {
-    throw new KeyError('ERR_CONFIG_INVALID', 'keyring is sealed under a passphrase KEK, not a raw key');
-  }
+  if (stored && stored.type !== 'raw') throw wrongKind('a passphrase, not a raw KEK');
   let kek: Uint8Array;
   if ('key' in source) {
     if (!(source.key instanceof Uint8Array) || source.key.length !== KEK_LENGTH) {

@@ -113,7 +113,6 @@ interface Snapshot {
 interface Lease {
   next: number;
   end: number;
-  handedOut: number;
 }
 
 interface Draft {
@@ -163,6 +162,8 @@ export class KeyManager {
   /** Highest keyring version seen or written: the next write is above it, so versions only grow. */
   private highWater = 0;
   private readonly leases = new Map<number, Lease>();
+  /** Uses handed out by this manager per key id (KeyInfo.encryptions). */
+  private readonly uses = new Map<number, number>();
   private readonly inflight = new Map<string, Promise<void>>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Map<keyof Events, Set<(e: never) => void>>();
@@ -263,7 +264,7 @@ export class KeyManager {
       if (lease && lease.next < lease.end) {
         // Synchronous between the check and the increment: atomic on the event loop.
         lease.next++;
-        lease.handedOut++;
+        this.uses.set(id, (this.uses.get(id) ?? 0) + 1);
         return rec.active!;
       }
       if (rec.stored.reserved < this.policy.maxEncryptions) await this.extendLease(algorithm, id);
@@ -439,7 +440,7 @@ export class KeyManager {
           state: k.state,
           createdAt: k.createdAt,
           createdInVersion: k.createdInVersion,
-          encryptions: this.leases.get(k.id)?.handedOut ?? 0,
+          encryptions: this.uses.get(k.id) ?? 0,
           reservedEncryptions: k.reserved,
           ...(k.promotedAt !== undefined && { promotedAt: k.promotedAt }),
           ...(k.demotedAt !== undefined && { demotedAt: k.demotedAt }),
@@ -552,10 +553,7 @@ export class KeyManager {
         k.reserved = Math.min(this.policy.maxEncryptions, start + this.policy.leaseSize);
         return { start, end: k.reserved };
       });
-      if (grant) {
-        const lease = this.leases.get(id);
-        this.leases.set(id, { next: grant.start, end: grant.end, handedOut: lease?.handedOut ?? 0 });
-      }
+      if (grant) this.leases.set(id, { next: grant.start, end: grant.end });
     });
   }
 
@@ -702,6 +700,7 @@ export class KeyManager {
     for (const id of [...this.leases.keys()]) {
       if (records.get(id)?.stored.state !== 'primary') this.leases.delete(id);
     }
+    for (const id of [...this.uses.keys()]) if (!records.has(id)) this.uses.delete(id);
     this.highWater = Math.max(this.highWater, doc.version);
     this.snapshot = { doc: { ...doc, keys }, records, primaries, decryption: new Map() };
     const retentionAt = nextRetentionDeadline(keys, this.policy);
