@@ -6,7 +6,7 @@ import { createCipheriv } from 'node:crypto';
 import { Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MeshCryptoError, randomBytes } from '@mesh/crypto-core';
-import type { ActiveKey, KeyManager } from '@mesh/keys';
+import { type ActiveKey, KeyManager, MemoryKeyStore } from '@mesh/keys';
 import type { MetricsCollector } from '@mesh/metrics';
 import { expect } from 'vitest';
 import { nodeTransformFor } from '../src/stream/node.js';
@@ -56,25 +56,47 @@ export class RecordingMetrics implements MetricsCollector {
   }
 }
 
-/** A keyring with one aes-256-gcm primary, plus counters of how it was used. */
+/** A keyring plus the recording collector, wired as stream deps. */
 export interface TestKeyring {
   deps: StreamDeps;
   metrics: RecordingMetrics;
   keys: KeyManager;
-  acquired: () => number;
+  /** Id of the aes-256-gcm primary when the keyring was made. */
   primaryId: number;
+  /** Uses reserved so far on key `id` (the keyring's own count). */
+  encryptions: (id?: number) => number;
+}
+
+/** A real KeyManager on a MemoryKeyStore (raw KEK: no PBKDF2 cost per test). */
+export async function makeKeyring(): Promise<TestKeyring> {
+  const keys = await KeyManager.open({
+    store: new MemoryKeyStore(),
+    kek: { key: randomBytes(32) },
+    algorithms: ['aes-256-gcm'],
+    watch: false,
+  });
+  const info = (id?: number) =>
+    keys
+      .keys()
+      .find((k) => (id === undefined ? k.state === 'primary' && k.algorithm === 'aes-256-gcm' : k.id === id));
+  const primary = info();
+  if (primary === undefined) throw new Error('keyring without an aes-256-gcm primary');
+  const metrics = new RecordingMetrics();
+  return {
+    deps: { keys, metrics },
+    metrics,
+    keys,
+    primaryId: primary.id,
+    encryptions: (id = primary.id) => info(id)?.encryptions ?? Number.NaN,
+  };
 }
 
 /**
- * A KeyManager-shaped keyring holding one random AES-256 key (only the two methods streams use).
- * `material` lets a test pin the key for known-answer vectors.
+ * A KeyManager-shaped keyring holding one pinned key, implementing only the two methods streams call: for
+ * known-answer vectors and for "same id, other material", which a real keyring cannot be made to hold.
  */
-export async function makeKeyring(material?: Uint8Array, id?: number): Promise<TestKeyring> {
-  const key: ActiveKey = {
-    id: id ?? new DataView(randomBytes(4).buffer).getUint32(0) >>> 0,
-    algorithm: 'aes-256-gcm',
-    material: material ?? randomBytes(32),
-  };
+export function pinnedKeyring(material: Uint8Array, id: number): TestKeyring {
+  const key: ActiveKey = { id, algorithm: 'aes-256-gcm', material };
   let acquired = 0;
   const keys = {
     async acquireEncryptionKey(algorithm?: string): Promise<ActiveKey> {
@@ -89,7 +111,7 @@ export async function makeKeyring(material?: Uint8Array, id?: number): Promise<T
     },
   } as unknown as KeyManager;
   const metrics = new RecordingMetrics();
-  return { deps: { keys, metrics }, metrics, keys, acquired: () => acquired, primaryId: key.id };
+  return { deps: { keys, metrics }, metrics, keys, primaryId: id, encryptions: () => acquired };
 }
 
 /** Deterministic pseudo-random bytes (AES-128-CTR keystream of a seed): big payloads without fast-check cost. */

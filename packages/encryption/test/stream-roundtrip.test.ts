@@ -109,10 +109,25 @@ describe('streaming round trip (property)', () => {
 
   it('reserves exactly one key use per stream, however many segments', async () => {
     const local = await makeKeyring();
+    const before = local.encryptions();
     await encryptWith('node', local.deps, chunk(payload(50_000), [1000]), { segmentSize: 100 });
-    expect(local.acquired()).toBe(1);
+    expect(local.encryptions()).toBe(before + 1);
     await encryptWith('web', local.deps, [], { segmentSize: 100 });
-    expect(local.acquired()).toBe(2);
+    expect(local.encryptions()).toBe(before + 2);
     expect(local.metrics.of('recordKeyUse')).toEqual([[local.primaryId], [local.primaryId]]);
+  });
+
+  it('a stream sealed before a rotation still opens after it; new streams use the new primary', async () => {
+    const local = await makeKeyring();
+    const plain = payload(70_000, 11);
+    const before = await encryptWith('node', local.deps, [plain], { context: 'r' });
+    await local.keys.rotate({ algorithm: 'aes-256-gcm' });
+    const after = await encryptWith('web', local.deps, [plain], { context: 'r' });
+    const idOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUint32(3);
+    expect(idOf(before)).toBe(local.primaryId);
+    expect(idOf(after)).not.toBe(local.primaryId);
+    for (const sealed of [before, after]) {
+      expect(Buffer.compare(await decryptWith('web', local.deps, [sealed], { context: 'r' }), plain)).toBe(0);
+    }
   });
 });
