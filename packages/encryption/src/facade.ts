@@ -293,10 +293,23 @@ class MeshEncryption implements Encryption {
     } catch (error) {
       throw this.#failed('decrypt', GCM, t0, 0, error);
     }
-    if (parsed.kind === 'fernet') return this.#fernetDecrypt(parsed.token, options?.ttl, t0);
-    const envelope = parsed.bytes;
+    const envelope = parsed.kind === 'envelope' ? parsed.bytes : undefined;
+    let plan: CallPlan;
     try {
-      const plan = this.#plan(options);
+      plan = this.#plan(options);
+    } catch (error) {
+      throw this.#failed('decrypt', GCM, t0, 0, error);
+    }
+    if (envelope === undefined) {
+      const token = (parsed as Extract<ParsedCiphertext, { kind: 'fernet' }>).token;
+      // A Fernet token cannot carry a context. Accepting one where the caller expects a context would let a
+      // token sealed for another tenant or route stand in for this one's envelope: refuse instead.
+      if (plan.contextBytes !== undefined) {
+        throw this.#failed('fernet_decrypt', 'fernet', t0, token.length, unsupported(FERNET_NO_CONTEXT));
+      }
+      return this.#fernetDecrypt(token, options?.ttl, t0);
+    }
+    try {
       const header = readHeader(envelope);
       if (header.algorithm !== EnvelopeAlgorithm.AES_256_GCM) throw wrongEntryPoint(header);
       if (envelope.length < MIN_GCM_ENVELOPE_LENGTH)
@@ -409,7 +422,7 @@ class MeshEncryption implements Encryption {
       parsed = parseCiphertext(ciphertext);
       const out =
         parsed.kind === 'fernet'
-          ? await this.#rewrapFernet(parsed)
+          ? await this.#rewrapFernet(parsed, options)
           : await this.#rewrapEnvelope(parsed, options);
       const algorithm: CryptoAlgorithm = parsed.kind === 'fernet' ? 'fernet' : GCM;
       this.#metrics.recordOperation('rewrap', algorithm, 'success', (now() - t0) / 1e3, bytesIn, out.length);
@@ -595,8 +608,12 @@ class MeshEncryption implements Encryption {
     }
   }
 
-  async #rewrapFernet(parsed: Extract<ParsedCiphertext, { kind: 'fernet' }>): Promise<Uint8Array | string> {
+  async #rewrapFernet(
+    parsed: Extract<ParsedCiphertext, { kind: 'fernet' }>,
+    options: RewrapOptions | undefined,
+  ): Promise<Uint8Array | string> {
     this.#fernetEnabled();
+    if (this.#plan(options).contextBytes !== undefined) throw unsupported(FERNET_NO_CONTEXT);
     const token = await this.#fernet.rotate(parsed.token);
     if (parsed.text) return token;
     return parsed.ascii ? asciiBytes(token) : base64UrlDecode(token);
@@ -717,6 +734,9 @@ class MeshEncryption implements Encryption {
     };
   }
 }
+
+const FERNET_NO_CONTEXT =
+  'a Fernet token cannot be bound to a context: decrypt it without one, or with enc.fernet.decrypt()';
 
 function wrongEntryPoint(header: EnvelopeHeader): EncryptionError {
   if (header.algorithm === EnvelopeAlgorithm.STREAM_AES_256_GCM) {
