@@ -5,6 +5,13 @@
  */
 
 import type { MetricsCollector } from './collector.js';
+import type {
+  CryptoAlgorithm,
+  CryptoOperation,
+  FailureReason,
+  OperationResult,
+  RotationTrigger,
+} from './labels.js';
 
 /**
  * Discards every event. Stateless, so one shared instance is fine.
@@ -17,11 +24,18 @@ import type { MetricsCollector } from './collector.js';
  * ```
  */
 export class NoopCollector implements MetricsCollector {
-  recordOperation(): void {}
-  recordFailure(): void {}
-  recordCompression(): void {}
-  recordRotation(): void {}
-  recordKeyUse(): void {}
-  setKeyAge(): void {}
-  removeKey(): void {}
+  recordOperation(
+    _operation: CryptoOperation,
+    _algorithm: CryptoAlgorithm,
+    _result: OperationResult,
+    _durationSeconds: number,
+    _bytesIn: number,
+    _bytesOut: number,
+  ): void {}
+  recordFailure(_reason: FailureReason): void {}
+  recordCompression(_originalBytes: number, _compressedBytes: number): void {}
+  recordRotation(_trigger: RotationTrigger): void {}
+  recordKeyUse(_keyId: number | string, _count?: number): void {}
+  setKeyAge(_keyId: number | string, _createdAtMs: number): void {}
+  removeKey(_keyId: number | string): void {}
 }

@@ -525,11 +525,13 @@ export class PrometheusCollector implements MetricsCollector {
       registers: [],
       collect: () => {
         keyAge.clearSeries();
-        const now = this.clock();
+        let now: number | undefined;
         for (const [slot, keyId] of keyLabels()) {
           const createdAt = this.keyCreatedAt[slot]!;
+          if (Number.isNaN(createdAt)) continue;
+          now ??= this.clock();
           // A creation time ahead of this node's clock (skew between nodes) reads as age 0, not negative.
-          if (!Number.isNaN(createdAt)) keyAge.set({ key_id: keyId }, Math.max(0, (now - createdAt) / 1000));
+          keyAge.set({ key_id: keyId }, Math.max(0, (now - createdAt) / 1000));
         }
       },
     });
