@@ -38,6 +38,13 @@ const withBytes = (base: Uint8Array, edit: (b: Uint8Array) => void) => {
   return copy;
 };
 
+/** A hybrid envelope with its u16 wrapped-key length field set to `w`. */
+const withWrappedLength = (hybrid: Uint8Array, w: number) =>
+  withBytes(hybrid, (b) => {
+    b[7] = w >> 8;
+    b[8] = w & 0xff;
+  });
+
 /** Bytes a base64url text decodes to, or -1 when the (strict) decoder rejects it. */
 function decodedLength(text: string): number {
   try {
@@ -170,14 +177,7 @@ const CASES: Case[] = [
     code: 'ERR_TOKEN_MALFORMED',
     run: (f) =>
       Promise.all(
-        [0xffff, 0].map((w) =>
-          codeOf(
-            f.enc.decryptWith(
-              f.privateKeyPem,
-              withBytes(f.hybrid, (b) => ((b[7] = w >> 8), (b[8] = w & 0xff))),
-            ),
-          ),
-        ),
+        [0xffff, 0].map((w) => codeOf(f.enc.decryptWith(f.privateKeyPem, withWrappedLength(f.hybrid, w)))),
       ),
   },
   {
@@ -185,14 +185,7 @@ const CASES: Case[] = [
     code: 'ERR_DECRYPTION_FAILED',
     run: (f) =>
       Promise.all(
-        [255, 257].map((w) =>
-          codeOf(
-            f.enc.decryptWith(
-              f.privateKeyPem,
-              withBytes(f.hybrid, (b) => ((b[7] = w >> 8), (b[8] = w & 0xff))),
-            ),
-          ),
-        ),
+        [255, 257].map((w) => codeOf(f.enc.decryptWith(f.privateKeyPem, withWrappedLength(f.hybrid, w)))),
       ),
   },
   {
