@@ -219,6 +219,26 @@ describe('keys and failures', () => {
     expect(ring.metrics.of('recordFailure')).toEqual([['internal']]);
   });
 
+  it('an exception thrown by the consumer passes through unchanged, not as a decryption failure', async () => {
+    const ring = await makeKeyring();
+    const sealed = await runNode(createNodeEncryptStream(ring.deps, { segmentSize: 100 }), [
+      payload(1000, 6),
+    ]);
+    const bug = new Error('consumer bug');
+    const throwing = new Writable({
+      write() {
+        throw bug;
+      },
+    });
+    const decrypt = createNodeDecryptStream(ring.deps);
+    const error = await pipeline(Readable.from([sealed]), decrypt, throwing).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBe(bug);
+    expect(ring.metrics.of('recordFailure').at(-1)).toEqual(['internal']);
+  });
+
   it('the output chunks of one stream are distinct buffers (safe to keep)', async () => {
     const ring = await makeKeyring();
     const out: Uint8Array[] = [];

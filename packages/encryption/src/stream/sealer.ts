@@ -16,6 +16,17 @@ export type Emit = (bytes: Uint8Array) => void;
 
 const EMPTY = new Uint8Array(0);
 
+type BufferCtor = { allocUnsafeSlow(size: number): Uint8Array };
+const NodeBuffer = (globalThis as { Buffer?: BufferCtor }).Buffer;
+
+/**
+ * An output array that the cipher overwrites completely: skip zero-filling where the runtime allows it
+ * (Node's `allocUnsafeSlow`: unpooled, so no other data shares its `ArrayBuffer`).
+ */
+function allocate(size: number): Uint8Array {
+  return NodeBuffer !== undefined ? NodeBuffer.allocUnsafeSlow(size) : new Uint8Array(size);
+}
+
 /** Seals one stream's segments under an already derived stream key. */
 export class SegmentSealer {
   readonly #key: Uint8Array;
@@ -91,7 +102,7 @@ export class SegmentSealer {
     const header = this.#header;
     const headerLength = header === undefined ? 0 : header.length;
     // A fresh output per segment: it is handed to the consumer, who may hold it after we return.
-    const out = new Uint8Array(headerLength + plaintext.length + SEGMENT_TAG_LENGTH);
+    const out = allocate(headerLength + plaintext.length + SEGMENT_TAG_LENGTH);
     if (header !== undefined) {
       out.set(header, 0);
       this.#header = undefined;

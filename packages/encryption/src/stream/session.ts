@@ -69,6 +69,17 @@ export interface StreamSession {
   abort(error?: unknown): void;
 }
 
+/** Wraps an error thrown by the consumer of our output, so it is passed on unchanged. */
+class DownstreamFailure extends Error {
+  constructor(cause: unknown) {
+    super('stream consumer failed', { cause });
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 const ALGORITHM = 'stream-aes-256-gcm';
 const KEY_ALGORITHM = 'aes-256-gcm';
 
@@ -104,8 +115,13 @@ abstract class BaseSession implements StreamSession {
   protected abstract mapError(error: unknown): Error;
 
   fail(error: unknown): Error {
-    const mapped = this.mapError(error);
     this.dispose();
+    if (error instanceof DownstreamFailure) {
+      // Not a verdict on the bytes: the consumer's own error goes on unchanged, counted as 'internal'.
+      this.#record('failure', null);
+      return asError(error.cause);
+    }
+    const mapped = this.mapError(error);
     this.#record('failure', mapped);
     return mapped;
   }
@@ -126,7 +142,13 @@ abstract class BaseSession implements StreamSession {
       this.#rawEmit = emit;
       this.#countedEmit = (bytes) => {
         this.bytesOut += bytes.length;
-        emit(bytes);
+        try {
+          emit(bytes);
+        } catch (error) {
+          // Thrown by the consumer (a Node push can run the next stream's write synchronously): not ours
+          // to reinterpret as a decryption failure.
+          throw new DownstreamFailure(error);
+        }
       };
     }
     return this.#countedEmit;
@@ -140,6 +162,7 @@ abstract class BaseSession implements StreamSession {
     this.#safely(() => this.deps.metrics.recordKeyUse(keyId));
   }
 
+  /** `error` gives the failure reason (`null`: 'internal'); `undefined` on success. */
   #record(result: 'success' | 'failure', error: unknown): void {
     if (this.#settled) return;
     this.#settled = true;

@@ -1,0 +1,271 @@
+/**
+ * Streaming benchmark (issue 7): 1 GiB through encrypt, then 1 GiB through encrypt -> decrypt, generated on
+ * the fly and drained into a null sink (never held in memory), against in-memory AES-256-GCM at 1 MiB
+ * (`aesGcmEncrypt`/`aesGcmDecrypt` of crypto-core), all in one run.
+ *
+ * Prints a table; targets: peak RSS growth < 64 MiB, stream throughput >= 0.8x in-memory GCM at 1 MiB.
+ * Run: `pnpm --filter @mesh/encryption exec tsx bench/stream.ts` (env STREAM_BENCH_GIB=0.25 for a short run).
+ */
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { aesGcmDecrypt, aesGcmEncrypt, randomBytes } from '@mesh/crypto-core';
+import { KeyManager, MemoryKeyStore } from '@mesh/keys';
+import { NoopCollector } from '@mesh/metrics';
+import { createNodeDecryptStream, createNodeEncryptStream, type StreamDeps } from '../src/stream/index.js';
+
+const MiB = 1024 * 1024;
+
+/** One measured row: wall-clock and this process's CPU time (user + system, all threads). */
+export interface StreamBenchRow {
+  name: string;
+  bytes: number;
+  wallSeconds: number;
+  cpuSeconds: number;
+}
+
+/** Everything the run measured. */
+export interface StreamBenchResult {
+  rows: StreamBenchRow[];
+  peakRssGrowthBytes: number;
+  /** Stream / in-memory throughput, by wall clock and by CPU time. */
+  encryptRatio: { wall: number; cpu: number };
+  roundTripRatio: { wall: number; cpu: number };
+}
+
+// A full GC before taking the RSS baseline, without requiring --expose-gc on the command line.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** A pattern source: `total` bytes in `chunkSize` pieces cut from one 1 MiB random block, produced on demand. */
+function source(block: Uint8Array, total: number, chunkSize: number): Readable {
+  let produced = 0;
+  return new Readable({
+    highWaterMark: chunkSize,
+    read() {
+      if (produced >= total) {
+        this.push(null);
+        return;
+      }
+      const at = produced % block.length;
+      const n = Math.min(chunkSize, total - produced, block.length - at);
+      produced += n;
+      this.push(block.subarray(at, at + n));
+    },
+  });
+}
+
+/** A sink that counts, optionally checks every byte against the pattern, and samples RSS. */
+function sink(
+  block: Uint8Array | undefined,
+  onSample: () => void,
+): { stream: Writable; received: () => number } {
+  let received = 0;
+  let writes = 0;
+  const stream = new Writable({
+    highWaterMark: 64 * 1024,
+    write(chunk: Buffer, _encoding, callback) {
+      if (block !== undefined) {
+        // Decrypted output must be the pattern again: compare in place (memcmp, no copies).
+        let off = 0;
+        while (off < chunk.length) {
+          const at = (received + off) % block.length;
+          const n = Math.min(chunk.length - off, block.length - at);
+          if (Buffer.compare(chunk.subarray(off, off + n), block.subarray(at, at + n)) !== 0) {
+            callback(new Error(`round trip mismatch at byte ${received + off}`));
+            return;
+          }
+          off += n;
+        }
+      }
+      received += chunk.length;
+      if (++writes % 32 === 0) onSample();
+      callback();
+    },
+  });
+  return { stream, received: () => received };
+}
+
+/** Times `fn` by wall clock and by this process's CPU time. */
+async function timed(name: string, bytes: number, fn: () => unknown): Promise<StreamBenchRow> {
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  await fn();
+  const wallSeconds = (performance.now() - t) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { name, bytes, wallSeconds, cpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+const mbps = (r: StreamBenchRow, by: 'wall' | 'cpu') =>
+  r.bytes / 1e6 / (by === 'wall' ? r.wallSeconds : r.cpuSeconds);
+
+/** Sums rows measured in several bursts. */
+function merge(name: string, rows: StreamBenchRow[]): StreamBenchRow {
+  return {
+    name,
+    bytes: rows.reduce((a, r) => a + r.bytes, 0),
+    wallSeconds: rows.reduce((a, r) => a + r.wallSeconds, 0),
+    cpuSeconds: rows.reduce((a, r) => a + r.cpuSeconds, 0),
+  };
+}
+
+/** Runs the whole benchmark and prints its table. */
+export async function runStreamBench(
+  totalBytes = Math.round(Number(process.env.STREAM_BENCH_GIB ?? 1) * 1024) * MiB,
+): Promise<StreamBenchResult> {
+  const keys = await KeyManager.open({
+    store: new MemoryKeyStore(),
+    kek: { key: randomBytes(32) },
+    algorithms: ['aes-256-gcm'],
+    watch: false,
+  });
+  const deps: StreamDeps = { keys, metrics: new NoopCollector() };
+  const block = randomBytes(MiB);
+  const chunkSize = 64 * 1024;
+  let peak = 0;
+  const sample = (): void => {
+    const rss = process.memoryUsage.rss();
+    if (rss > peak) peak = rss;
+  };
+
+  let sealedBytes = 0;
+  const encrypt = (bytes: number, segmentSize?: number) => async () => {
+    const out = sink(undefined, sample);
+    await pipeline(
+      source(block, bytes, chunkSize),
+      createNodeEncryptStream(deps, { segmentSize }),
+      out.stream,
+    );
+    sealedBytes = out.received();
+  };
+  const roundTrip = (bytes: number) => async () => {
+    const out = sink(block, sample);
+    await pipeline(
+      source(block, bytes, chunkSize),
+      createNodeEncryptStream(deps),
+      createNodeDecryptStream(deps),
+      out.stream,
+    );
+    if (out.received() !== bytes) throw new Error(`round trip lost bytes: ${out.received()} of ${bytes}`);
+  };
+
+  // In-memory GCM at 1 MiB with a fresh output per call, as a caller of `aesGcmEncrypt` gets. Measured in
+  // bursts before, between and after the streams (this machine is shared: load drifts during a run).
+  const key = randomBytes(32);
+  const nonce = randomBytes(12);
+  const plain = randomBytes(MiB);
+  const sealed = aesGcmEncrypt(key, nonce, plain);
+  const memEnc: StreamBenchRow[] = [];
+  const memDec: StreamBenchRow[] = [];
+  const burst = async () => {
+    const n = 64;
+    memEnc.push(
+      await timed('', n * MiB, () => {
+        for (let i = 0; i < n; i++) aesGcmEncrypt(key, nonce, plain);
+      }),
+    );
+    memDec.push(
+      await timed('', n * MiB, () => {
+        for (let i = 0; i < n; i++) aesGcmDecrypt(key, nonce, sealed);
+      }),
+    );
+  };
+
+  // Warm-up (JIT, allocator), then the RSS baseline after a full GC. The first burst runs before the baseline
+  // so that its 1 MiB garbage cannot inflate the streams' RSS; the GC returns it.
+  await roundTrip(64 * MiB)();
+  await burst();
+  gc();
+  const baseline = process.memoryUsage.rss();
+  peak = baseline;
+  const timer = setInterval(sample, 10);
+
+  const rows: StreamBenchRow[] = [];
+  const enc = await timed(
+    `stream encrypt, ${fmtBytes(totalBytes)}, 64 KiB segments`,
+    totalBytes,
+    encrypt(totalBytes),
+  );
+  const sealedTotal = sealedBytes;
+  rows.push(enc);
+  clearInterval(timer);
+  await burst();
+  gc();
+  const timer2 = setInterval(sample, 10);
+  const rt = await timed(
+    `stream encrypt -> decrypt, ${fmtBytes(totalBytes)}`,
+    totalBytes,
+    roundTrip(totalBytes),
+  );
+  rows.push(rt);
+  clearInterval(timer2);
+  sample();
+  const peakGrowth = peak - baseline;
+  await burst();
+
+  // Segment size trade-off, shorter runs (outside the RSS window: 1 MiB segments allocate 1 MiB outputs).
+  for (const segmentSize of [16 * 1024, MiB]) {
+    const bytes = 256 * MiB;
+    rows.push(
+      await timed(
+        `stream encrypt, ${fmtBytes(bytes)}, ${fmtBytes(segmentSize)} segments`,
+        bytes,
+        encrypt(bytes, segmentSize),
+      ),
+    );
+  }
+  const memE = merge('in-memory aesGcmEncrypt, 1 MiB', memEnc);
+  const memD = merge('in-memory aesGcmDecrypt, 1 MiB', memDec);
+  rows.push(memE, memD);
+  await keys.close();
+
+  // Encrypt then decrypt in memory, per byte: the two times add up.
+  const memRoundTrip = (by: 'wall' | 'cpu') => 1 / (1 / mbps(memE, by) + 1 / mbps(memD, by));
+  const encryptRatio = {
+    wall: mbps(enc, 'wall') / mbps(memE, 'wall'),
+    cpu: mbps(enc, 'cpu') / mbps(memE, 'cpu'),
+  };
+  const roundTripRatio = {
+    wall: mbps(rt, 'wall') / memRoundTrip('wall'),
+    cpu: mbps(rt, 'cpu') / memRoundTrip('cpu'),
+  };
+
+  console.log(`\nStreaming AES-256-GCM (0x03), Node ${process.version}, ${fmtBytes(totalBytes)} per run\n`);
+  console.log('| measurement | MB/s (wall) | MB/s (CPU time) | wall time |');
+  console.log('|---|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.name} | ${mbps(r, 'wall').toFixed(0)} | ${mbps(r, 'cpu').toFixed(0)} | ${r.wallSeconds.toFixed(2)} s |`,
+    );
+  }
+  console.log(
+    `| in-memory encrypt + decrypt, 1 MiB (combined) | ${memRoundTrip('wall').toFixed(0)} | ${memRoundTrip('cpu').toFixed(0)} | |`,
+  );
+  console.log('');
+  console.log(`ciphertext: ${sealedTotal} bytes for ${totalBytes} (overhead ${sealedTotal - totalBytes} B)`);
+  const ok = (b: boolean) => (b ? 'OK' : 'FAIL');
+  console.log(
+    `peak RSS growth: ${(peakGrowth / MiB).toFixed(1)} MiB (target < 64 MiB) ${ok(peakGrowth < 64 * MiB)}`,
+  );
+  const show = (r: { wall: number; cpu: number }) =>
+    `${r.wall.toFixed(2)}x wall, ${r.cpu.toFixed(2)}x CPU time (target >= 0.8x) ${ok(r.wall >= 0.8 && r.cpu >= 0.8)}`;
+  console.log(`stream encrypt vs in-memory GCM @ 1 MiB: ${show(encryptRatio)}`);
+  console.log(`stream round trip vs in-memory GCM @ 1 MiB: ${show(roundTripRatio)}`);
+  return { rows, peakRssGrowthBytes: peakGrowth, encryptRatio, roundTripRatio };
+}
+
+function fmtBytes(n: number): string {
+  if (n >= 1024 * MiB) return `${+(n / (1024 * MiB)).toFixed(2)} GiB`;
+  if (n >= MiB) return `${+(n / MiB).toFixed(2)} MiB`;
+  return `${n / 1024} KiB`;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const result = await runStreamBench();
+  const ratios = [result.encryptRatio, result.roundTripRatio].flatMap((r) => [r.wall, r.cpu]);
+  if (result.peakRssGrowthBytes >= 64 * MiB || ratios.some((r) => r < 0.8)) {
+    process.exitCode = 1;
+  }
+}
