@@ -53,7 +53,15 @@ export interface MetricsCollector {
   removeKey(keyId: number | string): void;
 }
 
-/** The name of a {@link MetricsCollector} method (the `method` label of `mesh_metrics_errors_total`). */
+/**
+ * The name of a {@link MetricsCollector} method (the `method` label of `mesh_metrics_errors_total`).
+ *
+ * @example
+ * ```ts
+ * import type { CollectorMethod } from '@mesh/metrics';
+ * const method: CollectorMethod = 'recordOperation';
+ * ```
+ */
 export type CollectorMethod = keyof MetricsCollector;
 
 /**

@@ -12,7 +12,15 @@
 /** The marker every Mesh error carries; `Symbol.for` makes it the same symbol across module copies. */
 const MESH_ERROR: unique symbol = Symbol.for('mesh.error') as never;
 
-/** Stable codes thrown by this package (a subset of the Mesh codes; part of the semver contract). */
+/**
+ * Stable codes thrown by this package (a subset of the Mesh codes; part of the semver contract).
+ *
+ * @example
+ * ```ts
+ * import type { MetricsErrorCode } from '@mesh/metrics';
+ * const code: MetricsErrorCode = 'ERR_CONFIG_INVALID';
+ * ```
+ */
 export type MetricsErrorCode = 'ERR_CONFIG_INVALID';
 
 /**

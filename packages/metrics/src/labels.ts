@@ -9,7 +9,15 @@
  * @module
  */
 
-/** Operations the facade reports. */
+/**
+ * Operations the facade reports.
+ *
+ * @example
+ * ```ts
+ * import type { CryptoOperation } from '@mesh/metrics';
+ * const value: CryptoOperation = 'encrypt_stream';
+ * ```
+ */
 export type CryptoOperation =
   | 'encrypt'
   | 'decrypt'
@@ -21,7 +29,15 @@ export type CryptoOperation =
   | 'fernet_encrypt'
   | 'fernet_decrypt';
 
-/** Algorithms the facade reports (envelope v1 algorithms plus Fernet and plain RSA-OAEP). */
+/**
+ * Algorithms the facade reports (envelope v1 algorithms plus Fernet and plain RSA-OAEP).
+ *
+ * @example
+ * ```ts
+ * import type { CryptoAlgorithm } from '@mesh/metrics';
+ * const value: CryptoAlgorithm = 'hybrid-rsa-oaep-aes-256-gcm';
+ * ```
+ */
 export type CryptoAlgorithm =
   | 'aes-256-gcm'
   | 'fernet'
@@ -29,10 +45,26 @@ export type CryptoAlgorithm =
   | 'hybrid-rsa-oaep-aes-256-gcm'
   | 'stream-aes-256-gcm';
 
-/** Outcome of one operation. */
+/**
+ * Outcome of one operation.
+ *
+ * @example
+ * ```ts
+ * import type { OperationResult } from '@mesh/metrics';
+ * const value: OperationResult = 'failure';
+ * ```
+ */
 export type OperationResult = 'success' | 'failure';
 
-/** Why an operation failed; a closed set, see {@link failureReasonOf} to derive it from an error. */
+/**
+ * Why an operation failed; a closed set. `failureReasonOf(error)` derives it from a caught error.
+ *
+ * @example
+ * ```ts
+ * import type { FailureReason } from '@mesh/metrics';
+ * const reason: FailureReason = 'key_not_found';
+ * ```
+ */
 export type FailureReason =
   | 'authentication'
   | 'malformed'
@@ -47,7 +79,15 @@ export type FailureReason =
   | 'config_invalid'
   | 'internal';
 
-/** What started a key rotation (DESIGN §4: age, usage, a manual call; `remote` = applied from etcd). */
+/**
+ * What started a key rotation (DESIGN §4: age, usage, a manual call; `remote` = applied from etcd).
+ *
+ * @example
+ * ```ts
+ * import type { RotationTrigger } from '@mesh/metrics';
+ * const value: RotationTrigger = 'usage';
+ * ```
+ */
 export type RotationTrigger = 'initial' | 'manual' | 'interval' | 'usage' | 'remote';
 
 /**
@@ -142,10 +182,26 @@ export const ROTATION_TRIGGERS: readonly RotationTrigger[] = Object.freeze([
 
 const REASON_SET: ReadonlySet<FailureReason> = new Set(FAILURE_REASONS);
 
-/** The one label value used in place of an operation, algorithm or trigger outside its closed set. */
+/**
+ * The one label value used in place of an operation, algorithm or trigger outside its closed set.
+ *
+ * @example
+ * ```ts
+ * import { PrometheusCollector } from '@mesh/metrics';
+ * new PrometheusCollector().recordRotation('because I said so' as never); // counted as trigger="unknown"
+ * ```
+ */
 export const UNKNOWN_LABEL = 'unknown';
 
-/** The failure reason used in place of a reason outside {@link FAILURE_REASONS}. */
+/**
+ * The failure reason used in place of a reason outside {@link FAILURE_REASONS}.
+ *
+ * @example
+ * ```ts
+ * import { PrometheusCollector } from '@mesh/metrics';
+ * new PrometheusCollector().recordFailure('disk on fire' as never); // counted as reason="internal"
+ * ```
+ */
 export const FALLBACK_FAILURE_REASON: FailureReason = 'internal';
 
 /**

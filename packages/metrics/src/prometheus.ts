@@ -39,7 +39,16 @@ import {
   UNKNOWN_LABEL,
 } from './labels.js';
 
-/** A prom-client registry in either exposition format. */
+/**
+ * A prom-client registry in either exposition format.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * import type { MetricsRegistry } from '@mesh/metrics';
+ * const registry: MetricsRegistry = new Registry();
+ * ```
+ */
 export type MetricsRegistry = Registry<PrometheusContentType> | Registry<OpenMetricsContentType>;
 
 type RegistryMetric = Parameters<MetricsRegistry['registerMetric']>[0];
@@ -47,6 +56,12 @@ type RegistryMetric = Parameters<MetricsRegistry['registerMetric']>[0];
 /**
  * Default `mesh_crypto_operation_duration_seconds` buckets: 10 µs (a 1 KiB AES-GCM) to 10 s (a large
  * stream), roughly 1-2.5-5 per decade.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_DURATION_BUCKETS, PrometheusCollector } from '@mesh/metrics';
+ * new PrometheusCollector({ buckets: [...DEFAULT_DURATION_BUCKETS, 30, 60] }); // for very long streams
+ * ```
  */
 export const DEFAULT_DURATION_BUCKETS: readonly number[] = Object.freeze([
   0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -56,12 +71,26 @@ export const DEFAULT_DURATION_BUCKETS: readonly number[] = Object.freeze([
 /**
  * Default `mesh_compression_ratio` buckets (original / compressed): below 1 the payload grew, JSON sits
  * around 2-6 (PERF.md), repetitive data goes far higher.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_COMPRESSION_BUCKETS, PrometheusCollector } from '@mesh/metrics';
+ * new PrometheusCollector({ compressionBuckets: DEFAULT_COMPRESSION_BUCKETS.filter((b) => b >= 1) });
+ * ```
  */
 export const DEFAULT_COMPRESSION_BUCKETS: readonly number[] = Object.freeze([
   0.9, 1, 1.1, 1.25, 1.5, 2, 3, 4, 6, 8, 12, 20, 50, 100,
 ]);
 
-/** Default cap on live key ids (keys with series at once). */
+/**
+ * Default cap on live key ids (keys with series at once).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_LIVE_KEYS, PrometheusCollector } from '@mesh/metrics';
+ * new PrometheusCollector({ maxLiveKeys: 2 * DEFAULT_MAX_LIVE_KEYS }); // many retained keys
+ * ```
+ */
 export const DEFAULT_MAX_LIVE_KEYS = 64;
 
 /** Why an input was not used as given (`mesh_metrics_rejected_inputs_total{kind}`). */
@@ -71,6 +100,12 @@ export type RejectedInputKind = 'label' | 'value' | 'key_id' | 'key_limit';
  * Every {@link RejectedInputKind}: `label` = a value outside its closed set (replaced by the fallback),
  * `value` = a number that is not finite and >= 0 (ignored), `key_id` = not a u32 key id (ignored),
  * `key_limit` = a new key while `maxLiveKeys` keys are live (ignored).
+ *
+ * @example
+ * ```ts
+ * import { REJECTED_INPUT_KINDS } from '@mesh/metrics';
+ * REJECTED_INPUT_KINDS; // ['label', 'value', 'key_id', 'key_limit']
+ * ```
  */
 export const REJECTED_INPUT_KINDS: readonly RejectedInputKind[] = Object.freeze([
   'label',
@@ -79,7 +114,17 @@ export const REJECTED_INPUT_KINDS: readonly RejectedInputKind[] = Object.freeze(
   'key_limit',
 ] as const);
 
-/** Options of {@link PrometheusCollector}. */
+/**
+ * Options of {@link PrometheusCollector}.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * import { PrometheusCollector, type PrometheusCollectorOptions } from '@mesh/metrics';
+ * const options: PrometheusCollectorOptions = { registry: new Registry(), prefix: 'orders_mesh_', maxLiveKeys: 16 };
+ * new PrometheusCollector(options);
+ * ```
+ */
 export interface PrometheusCollectorOptions {
   /** Registry to register into; a new one is created when absent (never prom-client's global one). */
   registry?: MetricsRegistry;

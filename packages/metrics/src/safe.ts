@@ -12,12 +12,32 @@
 import type { CollectorMethod, MetricsCollector } from './collector.js';
 import { PrometheusCollector } from './prometheus.js';
 
-/** Somewhere to count swallowed errors; {@link PrometheusCollector} is one. */
+/**
+ * Somewhere to count swallowed errors; {@link PrometheusCollector} is one.
+ *
+ * @example
+ * ```ts
+ * import { type CollectorErrorSink, safeCollector, NoopCollector } from '@mesh/metrics';
+ * let errors = 0;
+ * const sink: CollectorErrorSink = { recordCollectorError: () => { errors++; } };
+ * safeCollector(new NoopCollector(), { errorsTo: sink });
+ * ```
+ */
 export interface CollectorErrorSink {
   recordCollectorError(method: CollectorMethod): void;
 }
 
-/** Options of {@link safeCollector}. */
+/**
+ * Options of {@link safeCollector}.
+ *
+ * @example
+ * ```ts
+ * import { PrometheusCollector, safeCollector, type SafeCollectorOptions } from '@mesh/metrics';
+ * const prom = new PrometheusCollector();
+ * const options: SafeCollectorOptions = { errorsTo: prom, onError: (e, method) => console.debug(method, e) };
+ * safeCollector(prom, options);
+ * ```
+ */
 export interface SafeCollectorOptions {
   /**
    * Where to count swallowed errors as `mesh_metrics_errors_total{method}`. Defaults to the wrapped
@@ -28,7 +48,16 @@ export interface SafeCollectorOptions {
   onError?: (error: unknown, method: CollectorMethod) => void;
 }
 
-/** A collector that never throws, plus how many errors it has swallowed. */
+/**
+ * A collector that never throws, plus how many errors it has swallowed.
+ *
+ * @example
+ * ```ts
+ * import { NoopCollector, safeCollector } from '@mesh/metrics';
+ * const safe = safeCollector(new NoopCollector());
+ * safe.errorCount; // 0
+ * ```
+ */
 export interface SafeCollector extends MetricsCollector {
   /** Errors swallowed so far (also counted in `errorsTo`, when there is one). */
   readonly errorCount: number;

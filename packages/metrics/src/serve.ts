@@ -14,9 +14,17 @@ import type { AddressInfo } from 'node:net';
 import { MetricsError, needs } from './errors.js';
 import type { MetricsRegistry } from './prometheus.js';
 
-/** Options of {@link serveMetrics}. */
+/**
+ * Options of {@link serveMetrics}.
+ *
+ * @example
+ * ```ts
+ * import { type ServeMetricsOptions } from '@mesh/metrics';
+ * const options: ServeMetricsOptions = { host: '0.0.0.0', port: 9464, path: '/metrics' }; // exposed on purpose
+ * ```
+ */
 export interface ServeMetricsOptions {
-  /** TCP port, default 9464 (the usual Prometheus exporter port); 0 picks a free one (see `url`). */
+  /** TCP port, default 9464; 0 picks a free one (see `url`). */
   port?: number;
   /** Interface to bind, default `'127.0.0.1'`; `'::1'` for IPv6 loopback, `'0.0.0.0'` to expose it. */
   host?: string;
@@ -24,7 +32,17 @@ export interface ServeMetricsOptions {
   path?: string;
 }
 
-/** A running metrics endpoint. */
+/**
+ * A running metrics endpoint.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * import { serveMetrics } from '@mesh/metrics';
+ * const server = await serveMetrics(new Registry(), { port: 0 });
+ * process.once('SIGTERM', () => void server.close());
+ * ```
+ */
 export interface MetricsServer {
   /** Where it listens, e.g. `http://127.0.0.1:9464/metrics` (the real port when 0 was asked for). */
   readonly url: string;
@@ -32,7 +50,15 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Default port: 9464, as Prometheus exporters conventionally use (and OpenTelemetry's exporter). */
+/**
+ * Default port: 9464, the port OpenTelemetry's Prometheus exporter uses.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_METRICS_PORT } from '@mesh/metrics';
+ * console.log(`scrape http://127.0.0.1:${DEFAULT_METRICS_PORT}/metrics`);
+ * ```
+ */
 export const DEFAULT_METRICS_PORT = 9464;
 
 const PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
