@@ -73,10 +73,11 @@ const SAFE = new WeakSet<object>();
  *
  * @example
  * ```ts
- * import { PrometheusCollector, safeCollector } from '@mesh/metrics';
+ * import { NoopCollector, PrometheusCollector, safeCollector } from '@mesh/metrics';
  * const prom = new PrometheusCollector();
- * const metrics = safeCollector(userSuppliedCollector, { errorsTo: prom, onError: (e) => log.debug(e) });
- * metrics.recordFailure('expired'); // never throws, whatever userSuppliedCollector does
+ * const broken = Object.assign(new NoopCollector(), { recordFailure() { throw new Error('bug'); } });
+ * const metrics = safeCollector(broken, { errorsTo: prom, onError: (e) => console.debug(e) });
+ * metrics.recordFailure('expired'); // does not throw; mesh_metrics_errors_total{method="recordFailure"} 1
  * ```
  */
 export function safeCollector(
