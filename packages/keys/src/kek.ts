@@ -9,8 +9,8 @@ import { readFile } from 'node:fs/promises';
 import {
   base64UrlDecode,
   base64UrlEncode,
-  DecryptionError,
   DEFAULT_PBKDF2_ITERATIONS,
+  DecryptionError,
   hkdfSha256,
   MAX_PBKDF2_ITERATIONS,
   pbkdf2Sha256,
@@ -28,7 +28,9 @@ const HKDF_SALT = utf8Encode('mesh-keyring/v1 kek');
 
 /** A KEK of the wrong kind is a wrong KEK: the same typed error, with the reason kept as the cause. */
 function wrongKind(what: string): DecryptionError {
-  return new DecryptionError({ cause: new KeyError('ERR_CONFIG_INVALID', `keyring is sealed under ${what}`) });
+  return new DecryptionError({
+    cause: new KeyError('ERR_CONFIG_INVALID', `keyring is sealed under ${what}`),
+  });
 }
 
 /** Subkeys of one KEK plus the parameters to store beside the keyring. @internal */

@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 export default function setup(): void {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const newestSrc = Math.max(...readdirSync(join(root, 'src')).map((f) => statSync(join(root, 'src', f)).mtimeMs));
+  const newestSrc = Math.max(
+    ...readdirSync(join(root, 'src')).map((f) => statSync(join(root, 'src', f)).mtimeMs),
+  );
   let built = 0;
   try {
     built = statSync(join(root, 'dist', 'index.js')).mtimeMs;

@@ -79,7 +79,9 @@ describe('KeyManager.open', () => {
     });
     const store2 = new MemoryKeyStore();
     await KeyManager.open({ store: store2, kek: { passphrase: 'right horse', iterations: 1000 } });
-    await expect(KeyManager.open({ store: store2, kek: { passphrase: 'wrong horse' } })).rejects.toMatchObject({
+    await expect(
+      KeyManager.open({ store: store2, kek: { passphrase: 'wrong horse' } }),
+    ).rejects.toMatchObject({
       code: 'ERR_DECRYPTION_FAILED',
     });
     const ok = await KeyManager.open({ store: store2, kek: { passphrase: 'right horse' } });
@@ -113,7 +115,13 @@ describe('rotation', () => {
     const second = await m.acquireEncryptionKey();
     expect(second.id).not.toBe(first.id);
     expect(rotated.filter((e) => e.trigger === 'interval')).toEqual([
-      { algorithm: 'aes-256-gcm', trigger: 'interval', keyId: second.id, previousKeyId: first.id, version: m.version - 1 },
+      {
+        algorithm: 'aes-256-gcm',
+        trigger: 'interval',
+        keyId: second.id,
+        previousKeyId: first.id,
+        version: m.version - 1,
+      },
     ]);
     expect(state(m, first.id)).toBe('decrypt-only');
     expect((await m.getDecryptionKey(first.id)).material).toEqual(first.material);
@@ -141,7 +149,9 @@ describe('rotation', () => {
   });
 
   it('10,000 concurrent reservations across rotations: every one gets a key, none past its limit', async () => {
-    const { m, store, rotated } = await openGcm({ rotation: { maxEncryptionsPerKey: 1000, usageLeaseSize: 64 } });
+    const { m, store, rotated } = await openGcm({
+      rotation: { maxEncryptionsPerKey: 1000, usageLeaseSize: 64 },
+    });
     const writesBefore = store.writes;
     const all = Array.from({ length: 10_000 }, (_, i) => {
       // A manual rotation in the middle of the burst as well.
@@ -309,7 +319,13 @@ describe('retention', () => {
     clock.advance(1000);
     await m.rotate({ algorithm: 'fernet' });
     fernet.push(primary(m, 'fernet').id);
-    expect(gcm.map((id) => state(m, id))).toEqual(['retired', 'retired', 'decrypt-only', 'decrypt-only', 'primary']);
+    expect(gcm.map((id) => state(m, id))).toEqual([
+      'retired',
+      'retired',
+      'decrypt-only',
+      'decrypt-only',
+      'primary',
+    ]);
     expect(fernet.map((id) => state(m, id))).toEqual(['decrypt-only', 'primary']);
     expect(m.decryptionKeys('aes-256-gcm').map((k) => k.id)).toEqual([gcm[4], gcm[3], gcm[2]]);
   });
@@ -335,7 +351,12 @@ describe('retention', () => {
       algorithms: ['aes-256-gcm'],
       rotation: { minDecryptionVersion: 3 },
     });
-    expect(created.map(([id]) => state(again, id))).toEqual(['retired', 'retired', 'decrypt-only', 'primary']);
+    expect(created.map(([id]) => state(again, id))).toEqual([
+      'retired',
+      'retired',
+      'decrypt-only',
+      'primary',
+    ]);
     // A primary below the minimum is replaced, then retired, in the same write.
     const third = await KeyManager.open({
       store,
@@ -378,13 +399,17 @@ describe('lookup', () => {
     const unknown = (fresh.id + 1) >>> 0;
     await expect(a.getDecryptionKey(unknown)).rejects.toMatchObject({ code: 'ERR_KEY_NOT_FOUND' });
     expect(store.loads).toBe(loads + 2);
-    await expect(a.getDecryptionKey(fresh.id, 'fernet')).rejects.toMatchObject({ code: 'ERR_CONFIG_INVALID' });
+    await expect(a.getDecryptionKey(fresh.id, 'fernet')).rejects.toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+    });
   });
 
   it('a key of another algorithm is not found under the asked one', async () => {
     const m = await KeyManager.open({ store: new MemoryKeyStore(), kek: rawKek() });
     const f = await m.acquireEncryptionKey('fernet');
-    await expect(m.getDecryptionKey(f.id, 'aes-256-gcm')).rejects.toMatchObject({ code: 'ERR_KEY_NOT_FOUND' });
+    await expect(m.getDecryptionKey(f.id, 'aes-256-gcm')).rejects.toMatchObject({
+      code: 'ERR_KEY_NOT_FOUND',
+    });
     expect((await m.getDecryptionKey(f.id, 'fernet')).algorithm).toBe('fernet');
   });
 
@@ -437,7 +462,9 @@ describe('KEK', () => {
     expect(after.kek.type).toBe('passphrase');
     const sealedBefore = new Map(before.keys.map((x) => [x.id, x.sealed]));
     for (const x of after.keys) expect(x.sealed).not.toBe(sealedBefore.get(x.id));
-    await expect(KeyManager.open({ store, kek: oldKek })).rejects.toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
+    await expect(KeyManager.open({ store, kek: oldKek })).rejects.toMatchObject({
+      code: 'ERR_DECRYPTION_FAILED',
+    });
     const reopened = await KeyManager.open({ store, kek: { passphrase: 'new passphrase' } });
     expect((await reopened.getDecryptionKey(k.id)).material).toEqual(k.material);
     // The manager that rekeyed keeps working under the new KEK.
