@@ -73,15 +73,18 @@ export function nodeTransformFor(session: StreamSession, segmentSize = DEFAULT_S
  * arrives. Errors: `ERR_INVALID_INPUT` for bad options (thrown at once), key errors from the keyring, and
  * `ERR_PLAINTEXT_TOO_LARGE` past 2^32 segments (emitted as the stream's error).
  *
+ * Reached through the facade as `enc.encryptStream(options)`, which passes its keyring and metrics as `deps`.
+ *
  * @example
  * ```ts
  * import { createReadStream, createWriteStream } from 'node:fs';
  * import { pipeline } from 'node:stream/promises';
- * import { createNodeEncryptStream } from '@mesh/encryption';
+ * import { createEncryption } from '@mesh/encryption';
  *
+ * const enc = await createEncryption({ service: 'backups' });
  * await pipeline(
  *   createReadStream('backup.tar'),
- *   createNodeEncryptStream({ keys, metrics }, { context: 'backups' }),
+ *   enc.encryptStream({ context: 'nightly' }), // = createNodeEncryptStream({ keys, metrics }, options)
  *   createWriteStream('backup.tar.mesh'),
  * );
  * ```
@@ -98,15 +101,18 @@ export function createNodeEncryptStream(deps: StreamDeps, options?: StreamOption
  * fails with `ERR_KEY_NOT_FOUND`. Plaintext already pushed stays authentic; a caller that must not act on a
  * partial result waits for `'finish'`/`'end'` (or `pipeline`) to resolve without error.
  *
+ * Reached through the facade as `enc.decryptStream(options)`.
+ *
  * @example
  * ```ts
  * import { createReadStream, createWriteStream } from 'node:fs';
  * import { pipeline } from 'node:stream/promises';
- * import { createNodeDecryptStream } from '@mesh/encryption';
+ * import { createEncryption } from '@mesh/encryption';
  *
+ * const enc = await createEncryption({ service: 'backups' });
  * await pipeline(
  *   createReadStream('backup.tar.mesh'),
- *   createNodeDecryptStream({ keys, metrics }, { context: 'backups' }),
+ *   enc.decryptStream({ context: 'nightly' }), // = createNodeDecryptStream({ keys, metrics }, options)
  *   createWriteStream('backup.tar'),
  * );
  * ```

@@ -76,14 +76,16 @@ export function webTransformFor(
  * the output is byte-for-byte what {@link createNodeEncryptStream} would produce with the same salt and nonce
  * prefix, and either decryptor reads it.
  *
+ * Reached through the facade as `enc.encryptWebStream(options)`.
+ *
  * @example
  * ```ts
- * import { createWebEncryptStream } from '@mesh/encryption';
+ * import { createEncryption } from '@mesh/encryption';
  *
- * const sealed = new Response(
- *   (await fetch(url)).body!.pipeThrough(createWebEncryptStream({ keys, metrics }, { context: 'exports' })),
- * );
- * const bytes = new Uint8Array(await sealed.arrayBuffer());
+ * const enc = await createEncryption({ service: 'exports' });
+ * const plain = new Blob(['a large export']).stream();
+ * const sealed = plain.pipeThrough(enc.encryptWebStream({ context: 'tenant-7' }));
+ * const bytes = new Uint8Array(await new Response(sealed).arrayBuffer()); // header, then segments
  * ```
  */
 export function createWebEncryptStream(
@@ -98,12 +100,16 @@ export function createWebEncryptStream(
  * after its tag verified. Truncation, reordering, duplication, appended bytes and any tampering error the
  * stream with `ERR_DECRYPTION_FAILED`; an unknown key id with `ERR_KEY_NOT_FOUND`.
  *
+ * Reached through the facade as `enc.decryptWebStream(options)`.
+ *
  * @example
  * ```ts
- * import { createWebDecryptStream } from '@mesh/encryption';
+ * import { createEncryption } from '@mesh/encryption';
  *
- * const plain = sealedBody.pipeThrough(createWebDecryptStream({ keys, metrics }, { context: 'exports' }));
- * for await (const chunk of plain) sink.write(chunk);
+ * const enc = await createEncryption({ service: 'exports' });
+ * const sealed = new Blob([bytes]).stream(); // bytes from encryptWebStream
+ * const plain = sealed.pipeThrough(enc.decryptWebStream({ context: 'tenant-7' }));
+ * console.log(await new Response(plain).text()); // 'a large export'
  * ```
  */
 export function createWebDecryptStream(
