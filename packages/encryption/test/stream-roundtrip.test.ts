@@ -115,6 +115,10 @@ describe('streaming round trip (property)', () => {
     await encryptWith('web', local.deps, [], { segmentSize: 100 });
     expect(local.encryptions()).toBe(before + 2);
     expect(local.metrics.of('recordKeyUse')).toEqual([[local.primaryId], [local.primaryId]]);
+    // Decrypting is not a use of the key's encryption budget.
+    await decryptWith('node', local.deps, [await encryptWith('node', local.deps, [payload(10)])]);
+    expect(local.metrics.of('recordKeyUse')).toHaveLength(3);
+    expect(local.encryptions()).toBe(before + 3);
   });
 
   it('a stream sealed before a rotation still opens after it; new streams use the new primary', async () => {

@@ -323,8 +323,8 @@ export class DecryptSession extends BaseSession {
   async #open(): Promise<SegmentOpener> {
     const header = parseStreamHeader(this.#header);
     const key = await this.deps.keys.getDecryptionKey(header.keyId, KEY_ALGORITHM);
+    // No recordKeyUse here: mesh_key_encryptions_total counts encryptions only.
     if (key.material.length !== STREAM_KEY_LENGTH) throw new DecryptionError();
-    this.keyUsed(key.id);
     const opener = new SegmentOpener(
       deriveStreamKey(key.material, header.bytes, this.context),
       header.noncePrefix,
