@@ -73,7 +73,7 @@ const CASES: Case[] = [
   {
     name: 'one byte (0x01, 0x80, 0x00)',
     code: 'ERR_TOKEN_MALFORMED',
-    run: (f) => decryptCodes(f, [Uint8Array.of(1), Uint8Array.of(0x80)]),
+    run: (f) => decryptCodes(f, [Uint8Array.of(1), Uint8Array.of(0x80), Uint8Array.of(0)]),
   },
   {
     name: 'GCM envelope truncated to 1-34 bytes',
