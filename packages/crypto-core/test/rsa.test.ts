@@ -10,6 +10,7 @@ import {
   createPrivateKey as nodeCreatePrivateKey,
   publicEncrypt,
 } from 'node:crypto';
+import { rsaOaepMiscGroups, rsaOaepVectors } from '@mesh/test-vectors';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { forgeBackend, nodeBackend } from '../src/backends/index.js';
@@ -21,7 +22,6 @@ import {
   importRsaPrivateKey,
   importRsaPublicKey,
   type RsaModulusBits,
-  type RsaPrivateKey,
   rsaKeyId,
   rsaOaepDecrypt,
   rsaOaepEncrypt,
@@ -30,16 +30,17 @@ import {
 
 const backends: CryptoBackend[] = [nodeBackend, forgeBackend];
 
-/** Keys made by OpenSSL directly (not through the code under test), one per size. */
+/**
+ * Keys from the Wycheproof files (made outside this code base, no key generation cost in the suite), with the
+ * public half exported by OpenSSL itself.
+ */
 const keys = new Map<RsaModulusBits, { publicPem: string; privatePem: string }>();
 beforeAll(() => {
   for (const bits of [2048, 3072, 4096] as const) {
-    const pair = generateKeyPairSync('rsa', {
-      modulusLength: bits,
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    });
-    keys.set(bits, { publicPem: pair.publicKey, privatePem: pair.privateKey });
+    const group = rsaOaepVectors(bits).testGroups[0];
+    if (group === undefined) throw new Error('no Wycheproof group');
+    const publicPem = createPublicKey(group.privateKeyPem).export({ type: 'spki', format: 'pem' }) as string;
+    keys.set(bits, { publicPem, privatePem: group.privateKeyPem });
   }
 });
 const keyPair = (bits: RsaModulusBits) => keys.get(bits) as { publicPem: string; privatePem: string };
@@ -143,11 +144,10 @@ describe.each(backends)('RSA-OAEP on $name', (backend) => {
 
   it('decrypts with a key from another 2048-bit pair only when it is the right one', () => {
     const a = keyPair(2048);
-    const b = generateKeyPairSync('rsa', {
-      modulusLength: 2048,
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    });
+    // Another 2048-bit key: the misc file's SHA-256 group at that size.
+    const other = rsaOaepMiscGroups({ sha: 'SHA-256', mgfSha: 'SHA-256' }).find((g) => g.keySize === 2048);
+    if (other === undefined) throw new Error('no second 2048-bit key');
+    const b = { privateKey: other.privateKeyPem };
     const ct = rsaOaepEncrypt(a.publicPem, 'for a', { backend });
     expect(() => rsaOaepDecrypt(b.privateKey, ct, { backend })).toThrow(DecryptionError);
     expect(Buffer.from(rsaOaepDecrypt(a.privatePem, ct, { backend })).toString()).toBe('for a');
