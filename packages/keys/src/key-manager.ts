@@ -421,6 +421,21 @@ export class KeyManager {
     this.kekSource = newKek;
   }
 
+  /**
+   * Re-reads the keyring from the store (concurrent calls share one read). For callers that meet a
+   * ciphertext without a key id (Fernet) and want to see rotations made elsewhere before giving up.
+   *
+   * @example
+   * ```ts
+   * await keys.refresh();
+   * const candidates = keys.decryptionKeys('fernet');
+   * ```
+   */
+  async refresh(): Promise<void> {
+    this.checkUsable(undefined);
+    await this.refreshOnMiss();
+  }
+
   /** Applies the retention policy now (it also runs on its own when a key's retention ends). */
   async maintain(): Promise<void> {
     this.checkUsable(undefined);

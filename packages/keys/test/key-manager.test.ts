@@ -404,6 +404,18 @@ describe('lookup', () => {
     });
   });
 
+  it('refresh() picks up a rotation made by another manager without a watch', async () => {
+    const store = new MemoryKeyStore();
+    const kek = rawKek();
+    const a = await KeyManager.open({ store, kek, watch: false });
+    const b = await KeyManager.open({ store, kek, watch: false });
+    await b.rotate({ algorithm: 'fernet' });
+    expect(a.decryptionKeys('fernet')).toHaveLength(1);
+    await a.refresh();
+    expect(a.version).toBe(b.version);
+    expect(a.decryptionKeys('fernet').map((k) => k.id)).toEqual(b.decryptionKeys('fernet').map((k) => k.id));
+  });
+
   it('a key of another algorithm is not found under the asked one', async () => {
     const m = await KeyManager.open({ store: new MemoryKeyStore(), kek: rawKek() });
     const f = await m.acquireEncryptionKey('fernet');
