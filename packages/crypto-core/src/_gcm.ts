@@ -9,6 +9,7 @@
  * @module
  * @internal
  */
+import { allocUninit } from './_alloc.js';
 import { assertBytes, assertOptionalBytes, isIntegerIn } from './_assert.js';
 import type { SymmetricBackend } from './backends/types.js';
 import { DecryptionError, MeshCryptoError } from './errors.js';
@@ -84,7 +85,7 @@ export function gcmSeal(
   checkKeyNonce(params, key, nonce, backend);
   assertBytes('plaintext', plaintext);
   assertOptionalBytes('aad', aad);
-  const out = new Uint8Array(plaintext.length + params.tagLength);
+  const out = allocUninit(plaintext.length + params.tagLength); // every byte is written below
   backend.gcmSealInto(key, nonce, plaintext, aad, out, 0);
   return out;
 }

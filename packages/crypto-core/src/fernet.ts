@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { allocUninit } from './_alloc.js';
 import { assertBytes, isIntegerIn } from './_assert.js';
 import { defaultBackend } from './backends/default.js';
 import type { SymmetricBackend } from './backends/types.js';
@@ -148,7 +149,7 @@ function openVerified(state: FernetState, data: Uint8Array): Uint8Array {
 /** Spec "Generating": one allocation for the token bytes, HMAC over the parts in place. */
 function seal(state: FernetState, plaintext: Uint8Array, timestamp: number, iv: Uint8Array): string {
   const ctLength = (Math.floor(plaintext.length / BLOCK) + 1) * BLOCK;
-  const out = new Uint8Array(HEADER + IV + ctLength + MAC);
+  const out = allocUninit(HEADER + IV + ctLength + MAC); // every byte is written below
   out[0] = FERNET_VERSION;
   const view = new DataView(out.buffer, out.byteOffset, HEADER);
   view.setUint32(1, Math.floor(timestamp / 2 ** 32));
