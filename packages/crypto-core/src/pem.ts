@@ -9,7 +9,15 @@
  */
 import { MeshCryptoError } from './errors.js';
 
-/** A decoded PEM block. */
+/**
+ * A decoded PEM block.
+ *
+ * @example
+ * ```ts
+ * import { pemDecode } from '@mesh/crypto-core';
+ * const block: PemBlock = pemDecode(text); // { label: 'PUBLIC KEY', der: Uint8Array(294) }
+ * ```
+ */
 export interface PemBlock {
   /** The label between `-----BEGIN ` and `-----`, e.g. `PUBLIC KEY`. */
   readonly label: string;

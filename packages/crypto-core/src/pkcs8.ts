@@ -210,18 +210,35 @@ const OID = {
   aes256Cbc: new Uint8Array([0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2a]),
 } as const;
 
-/** PBKDF2 iterations {@link encryptPrivateKeyPem} uses by default (OWASP 2023 for PBKDF2-HMAC-SHA256). */
+/**
+ * PBKDF2 iteration bounds for encrypted PKCS#8: the default written (OWASP 2023 for PBKDF2-HMAC-SHA256),
+ * the fewest written (RFC 8018 §4.2 recommends at least 1,000) and the most accepted from a file by default
+ * (bounds a hostile file's cost: about 2 s on node, a minute on forge).
+ *
+ * @example
+ * ```ts
+ * import { encryptPrivateKeyPem, PKCS8_DEFAULT_ITERATIONS } from '@mesh/crypto-core';
+ * await encryptPrivateKeyPem(pem, passphrase, { iterations: 2 * PKCS8_DEFAULT_ITERATIONS });
+ * ```
+ */
 export const PKCS8_DEFAULT_ITERATIONS = 600_000;
-/** Fewest iterations {@link encryptPrivateKeyPem} writes (RFC 8018 §4.2 recommends at least 1,000). */
+/** See {@link PKCS8_DEFAULT_ITERATIONS}. */
 export const PKCS8_MIN_ITERATIONS = 1_000;
-/** Most iterations {@link decryptPrivateKeyPem} accepts from a file by default (bounds a hostile file's cost). */
+/** See {@link PKCS8_DEFAULT_ITERATIONS}. */
 export const PKCS8_MAX_ITERATIONS = 10_000_000;
 
 const SALT_LENGTH = 16; // RFC 8018 §4.1: at least 8 octets; 16 as DESIGN §4 asks of password keys.
 const AES_256_KEY_LENGTH = 32;
 const CBC_IV_LENGTH = 16;
 
-/** Options for {@link encryptPrivateKeyPem}. */
+/**
+ * Options for {@link encryptPrivateKeyPem}.
+ *
+ * @example
+ * ```ts
+ * await encryptPrivateKeyPem(pem, passphrase, { iterations: 1_000_000 });
+ * ```
+ */
 export interface EncryptPrivateKeyOptions {
   /** PBKDF2 iteration count, {@link PKCS8_MIN_ITERATIONS} to {@link PKCS8_MAX_ITERATIONS} (default 600,000). */
   readonly iterations?: number;
@@ -229,7 +246,14 @@ export interface EncryptPrivateKeyOptions {
   readonly backend?: SymmetricBackend;
 }
 
-/** Options for {@link decryptPrivateKeyPem}. */
+/**
+ * Options for {@link decryptPrivateKeyPem}.
+ *
+ * @example
+ * ```ts
+ * await decryptPrivateKeyPem(untrustedPem, passphrase, { maxIterations: 2_000_000 });
+ * ```
+ */
 export interface DecryptPrivateKeyOptions {
   /** Largest iteration count accepted from the file (default {@link PKCS8_MAX_ITERATIONS}). */
   readonly maxIterations?: number;

@@ -33,10 +33,27 @@ export {
   PKCS8_MIN_ITERATIONS,
 } from './pkcs8.js';
 
-/** Modulus sizes {@link generateRsaKeyPair} offers. */
+/**
+ * Modulus sizes {@link generateRsaKeyPair} offers.
+ *
+ * @example
+ * ```ts
+ * import { generateRsaKeyPair, type RsaModulusBits } from '@mesh/crypto-core';
+ * const bits: RsaModulusBits = 4096;
+ * const pair = await generateRsaKeyPair(bits);
+ * ```
+ */
 export type RsaModulusBits = 2048 | 3072 | 4096;
 
-/** An imported, validated RSA public key. Produced by {@link importRsaPublicKey}; treat as immutable. */
+/**
+ * An imported, validated RSA public key. Produced by {@link importRsaPublicKey}; treat as immutable.
+ *
+ * @example
+ * ```ts
+ * import { importRsaPublicKey } from '@mesh/crypto-core';
+ * const { bits, spkiDer, pem } = importRsaPublicKey(peerPublicPem);
+ * ```
+ */
 export interface RsaPublicKey {
   /** Modulus size in bits. */
   readonly bits: number;
@@ -46,7 +63,16 @@ export interface RsaPublicKey {
   readonly pem: string;
 }
 
-/** An imported, validated RSA private key. Produced by {@link importRsaPrivateKey}; treat as immutable. */
+/**
+ * An imported, validated RSA private key. Produced by {@link importRsaPrivateKey}; treat as immutable.
+ *
+ * @example
+ * ```ts
+ * import { importRsaPrivateKey, rsaKeyId } from '@mesh/crypto-core';
+ * const key = importRsaPrivateKey(privateKeyPem);
+ * rsaKeyId(key.publicKey); // the id a hybrid envelope for this key carries
+ * ```
+ */
 export interface RsaPrivateKey {
   /** Modulus size in bits. */
   readonly bits: number;
@@ -56,7 +82,15 @@ export interface RsaPrivateKey {
   readonly publicKey: RsaPublicKey;
 }
 
-/** Options for {@link rsaOaepEncrypt} and {@link rsaOaepDecrypt}. */
+/**
+ * Options for {@link rsaOaepEncrypt} and {@link rsaOaepDecrypt}.
+ *
+ * @example
+ * ```ts
+ * import { forgeBackend, rsaOaepEncrypt } from '@mesh/crypto-core';
+ * rsaOaepEncrypt(publicKeyPem, dataKey, { label: 'tenant-42', backend: forgeBackend });
+ * ```
+ */
 export interface RsaOaepOptions {
   /** OAEP label (RFC 8017 §7.1.1 `L`), bytes or UTF-8 text; must match on decryption. Default: empty. */
   readonly label?: Uint8Array | string;
@@ -64,11 +98,22 @@ export interface RsaOaepOptions {
   readonly backend?: RsaBackend;
 }
 
-/** Smallest modulus accepted on import (decrypting legacy data); encryption needs {@link RSA_MIN_ENCRYPT_BITS}. */
+/**
+ * Modulus bounds, in bits. Import accepts {@link RSA_MIN_IMPORT_BITS}..{@link RSA_MAX_IMPORT_BITS} (the lower
+ * bound lets legacy 1024-bit keys still decrypt; the upper one bounds the work a hostile key can ask for);
+ * {@link rsaOaepEncrypt} refuses keys under {@link RSA_MIN_ENCRYPT_BITS} (NIST SP 800-57 Part 1 Rev. 5 §5.6.1:
+ * 112-bit security).
+ *
+ * @example
+ * ```ts
+ * import { importRsaPublicKey, RSA_MIN_ENCRYPT_BITS } from '@mesh/crypto-core';
+ * if (importRsaPublicKey(pem).bits < RSA_MIN_ENCRYPT_BITS) throw new Error('peer key too small');
+ * ```
+ */
 export const RSA_MIN_IMPORT_BITS = 1024;
-/** Largest modulus accepted on import: bounds the work a hostile key can ask for. */
+/** See {@link RSA_MIN_IMPORT_BITS}. */
 export const RSA_MAX_IMPORT_BITS = 16384;
-/** Smallest modulus {@link rsaOaepEncrypt} encrypts to (NIST SP 800-57 Part 1 Rev. 5, 112-bit security). */
+/** See {@link RSA_MIN_IMPORT_BITS}. */
 export const RSA_MIN_ENCRYPT_BITS = 2048;
 
 const SHA256_LENGTH = 32;
@@ -226,7 +271,10 @@ function parseRsaPrivateKey(der: Uint8Array): RsaPrivateKey {
     RSA_ALGORITHM_ID,
     derTlv(TAG.OCTET_STRING, rsaPrivateKey),
   );
-  const key: RsaPrivateKey = Object.freeze({ bits: publicKey.bits, pkcs8Der, publicKey });
+  // pkcs8Der is non-enumerable so that logging or serialising the key object does not print key material.
+  const key = { bits: publicKey.bits, publicKey } as RsaPrivateKey;
+  Object.defineProperty(key, 'pkcs8Der', { value: pkcs8Der, enumerable: false });
+  Object.freeze(key);
   issuedPrivate.add(key);
   return key;
 }

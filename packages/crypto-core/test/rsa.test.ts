@@ -10,6 +10,7 @@ import {
   createPrivateKey as nodeCreatePrivateKey,
   publicEncrypt,
 } from 'node:crypto';
+import { inspect } from 'node:util';
 import { rsaOaepMiscVectors, rsaOaepVectors } from '@mesh/test-vectors';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -219,6 +220,14 @@ describe('key import', () => {
     const pkcs1 = nodeCreatePrivateKey(privatePem).export({ type: 'pkcs1', format: 'pem' }) as string;
     expect(pkcs1).toContain('BEGIN RSA PRIVATE KEY');
     expect(importRsaPrivateKey(pkcs1).pkcs8Der).toEqual(priv.pkcs8Der);
+  });
+
+  it('keeps private key material out of logs and JSON', () => {
+    const priv = importRsaPrivateKey(keyPair(2048).privatePem);
+    expect(priv.pkcs8Der.length).toBeGreaterThan(1000);
+    expect(JSON.stringify(priv)).not.toContain('pkcs8Der');
+    expect(inspect(priv, { depth: 5 })).not.toContain('pkcs8Der');
+    expect(Object.isFrozen(priv)).toBe(true);
   });
 
   it('rejects non-RSA keys with ERR_UNSUPPORTED_ALGORITHM', () => {

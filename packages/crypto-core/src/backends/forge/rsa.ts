@@ -26,7 +26,15 @@ interface ForgeKeygenApi {
   stepKeyPairGenerationState(state: { keys: forgeNs.pki.rsa.KeyPair | null }, ms: number): boolean;
 }
 
-/** Longest stretch (ms) one key-generation slice may hold the event loop; one prime test may overrun it. */
+/**
+ * Longest stretch (ms) one key-generation slice may hold the event loop; one primality test may overrun it.
+ *
+ * @example
+ * ```ts
+ * import { KEYGEN_SLICE_MS } from './backends/forge/rsa.js';
+ * console.log(`forge key generation yields every ~${KEYGEN_SLICE_MS} ms`);
+ * ```
+ */
 export const KEYGEN_SLICE_MS = 10;
 
 /** `setImmediate` where the runtime has it (Node), a zero timeout elsewhere. */
