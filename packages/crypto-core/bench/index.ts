@@ -249,15 +249,15 @@ async function main(): Promise<void> {
       const s = await measure(g.node, ROUNDS, { time: size.bytes >= 1 << 20 ? 60 : 40, iterations: 5 });
       // g.node = [ours, raw concat, raw preallocated]
       const ratio = (a: number[], b: number[]) => median(a.map((x, r) => x / b[r]!));
-      g.node.forEach((v, i) =>
+      g.node.forEach((v, i) => {
         rows.push({
           operation: g.operation,
           size,
           variant: v.name,
           opsPerSecond: median(s[i]!),
           ...(i === 0 ? { vsConcat: ratio(s[0]!, s[1]!), vsPrealloc: ratio(s[0]!, s[2]!) } : {}),
-        }),
-      );
+        });
+      });
       forgeTasks.push({ operation: g.operation, size, variant: g.forge });
       process.stderr.write(
         `${g.operation} ${size.label} node done (${((performance.now() - started) / 1000).toFixed(0)} s)\n`,
