@@ -27,7 +27,8 @@ export interface PemBlock {
 
 // RFC 7468 §3: label = [ labelchar *( ["-" / SP] labelchar ) ], labelchar = %x21-2C / %x2E-7E.
 const LABEL = /^(?:[\x21-\x2c\x2e-\x7e](?:[- ]?[\x21-\x2c\x2e-\x7e])*)?$/;
-const BLOCK = /^-----BEGIN ([^\r\n]*)-----\r?\n([\s\S]*?)-----END ([^\r\n]*)-----$/;
+/** Longest PEM text {@link pemDecode} reads: an RSA-16384 private key is about 13 KB. */
+const MAX_PEM_LENGTH = 1 << 20;
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_INDEX = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
@@ -71,27 +72,41 @@ export function pemEncode(label: string, der: Uint8Array): string {
  */
 export function pemDecode(pem: string, expectedLabel?: string): PemBlock {
   if (typeof pem !== 'string') throw invalid('PEM input must be a string');
-  const match = BLOCK.exec(pem.trim());
-  if (match === null) throw invalid('not a single PEM block');
-  const [, label = '', body = '', endLabel] = match;
-  if (label !== endLabel || !LABEL.test(label)) throw invalid('PEM labels are invalid or do not match');
-  if (expectedLabel !== undefined && label !== expectedLabel) {
+  if (pem.length > MAX_PEM_LENGTH) throw invalid(`PEM input is longer than ${MAX_PEM_LENGTH} characters`);
+  // Line by line, no backtracking regular expression over the whole input (hostile PEM must stay linear).
+  const lines = pem.trim().split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.endsWith('\r')) lines[i] = line.slice(0, -1);
+  }
+  if (lines.length < 3) throw invalid('not a single PEM block');
+  const begin = armour(lines[0] as string, '-----BEGIN ');
+  const end = armour(lines[lines.length - 1] as string, '-----END ');
+  if (begin === undefined || end === undefined || begin !== end || !LABEL.test(begin)) {
+    throw invalid('not a single PEM block, or its labels are invalid or differ');
+  }
+  if (expectedLabel !== undefined && begin !== expectedLabel) {
     throw invalid(`expected a PEM block labelled "${expectedLabel}"`);
   }
-  if (/^Proc-Type:/m.test(body)) {
+  const body = lines.slice(1, -1);
+  if (body.some((l) => l.startsWith('Proc-Type:'))) {
     // RFC 1421 encryption headers (`openssl -traditional -aes256`): MD5-based KDF, unsupported on purpose.
     throw new MeshCryptoError(
       'ERR_UNSUPPORTED_ALGORITHM',
       'legacy encrypted PEM (Proc-Type) is not supported; use encrypted PKCS#8',
     );
   }
-  // §3: base64 lines, each ending in a line break; whitespace only as line breaks and trailing spaces.
-  const lines = body.split(/\r?\n/);
-  if (lines.pop() !== '') throw invalid('PEM body must end with a line break');
-  const text = lines.map((l) => l.replace(/[ \t]+$/, '')).join('');
-  const der = base64Decode(text);
+  // §3 strict: only base64 lines between the armour; trailing blanks on a line are tolerated.
+  const der = base64Decode(body.map((l) => l.trimEnd()).join(''));
   if (der === undefined || der.length === 0) throw invalid('PEM body is not canonical base64');
-  return { label, der };
+  return { label: begin, der };
+}
+
+/** The label inside `-----BEGIN <label>-----` / `-----END <label>-----`, or `undefined`. */
+function armour(line: string, prefix: string): string | undefined {
+  return line.startsWith(prefix) && line.endsWith('-----') && line.length >= prefix.length + 5
+    ? line.slice(prefix.length, -5)
+    : undefined;
 }
 
 /** Standard base64 (RFC 4648 §4) with padding. */

@@ -89,6 +89,18 @@ describe('pemDecode', () => {
     expect(codeOf(() => pemDecode(42 as unknown as string))).toBe('ERR_INVALID_INPUT');
   });
 
+  it('stays linear on hostile input and bounds its size', () => {
+    // Shapes that make backtracking regular expressions quadratic; a quadratic decoder would hit the timeout.
+    const hostile = [
+      `-----BEGIN X-----\n${'-----END '.repeat(100_000)}`,
+      `-----BEGIN X-----\n${' '.repeat(500_000)}x\n-----END X-----\n`,
+      `-----BEGIN ${'A'.repeat(500_000)}\nQQ==\n-----END X-----\n`,
+    ];
+    for (const pem of hostile) expect(codeOf(() => pemDecode(pem))).toBe('ERR_INVALID_INPUT');
+    const huge = pemEncode('X', new Uint8Array(800_000)); // > 1 MiB of text
+    expect(codeOf(() => pemDecode(huge))).toBe('ERR_INVALID_INPUT');
+  });
+
   it('refuses legacy encrypted PEM (RFC 1421 headers) as unsupported', () => {
     const legacy =
       '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00112233445566778899AABBCCDDEEFF\n\nMAMCAQc=\n-----END RSA PRIVATE KEY-----\n';
