@@ -121,7 +121,15 @@ export interface ResolvedConfig {
   compressionPolicy(service: string, context: string | undefined): Readonly<CompressionPolicy>;
 }
 
-/** Defaults, as documented in the README table. */
+/**
+ * Defaults, as documented in the README table.
+ *
+ * @example
+ * ```ts
+ * DEFAULTS.compression.thresholdBytes; // 1024
+ * DEFAULTS.pbkdf2Iterations; // 600000
+ * ```
+ */
 export const DEFAULTS = Object.freeze({
   service: 'default',
   keyring: 'default',

@@ -29,7 +29,14 @@ export const ENVELOPE_VERSION = 0x01;
 /** Header length in bytes: version, algorithm, flags, u32 key id. */
 export const HEADER_LENGTH = 7;
 
-/** Algorithm identifiers (header byte 1). Part of the wire format: never renumber. */
+/**
+ * Algorithm identifiers (header byte 1). Part of the wire format: never renumber.
+ *
+ * @example
+ * ```ts
+ * readHeader(await enc.encrypt('x')).algorithm === EnvelopeAlgorithm.AES_256_GCM; // true
+ * ```
+ */
 export const EnvelopeAlgorithm = {
   /** AES-256-GCM under a keyring key; body = nonce 12 | ciphertext | tag 16. */
   AES_256_GCM: 0x01,
@@ -59,14 +66,28 @@ const ALGORITHM_NAMES: Readonly<Record<number, AlgorithmName>> = {
   [EnvelopeAlgorithm.RSA_OAEP_SHA256]: 'rsa-oaep-sha256',
 };
 
-/** The name of an algorithm id (throws `ERR_UNSUPPORTED_ALGORITHM` for an unknown id). */
+/**
+ * The name of an algorithm id (throws `ERR_UNSUPPORTED_ALGORITHM` for an unknown id).
+ *
+ * @example
+ * ```ts
+ * algorithmName(0x02); // 'hybrid-rsa-oaep-aes-256-gcm'
+ * ```
+ */
 export function algorithmName(id: number): AlgorithmName {
   const name = ALGORITHM_NAMES[id];
   if (name === undefined) throw unsupported('unknown envelope algorithm');
   return name;
 }
 
-/** Flag bit 0: the payload was zlib-compressed before encryption. */
+/**
+ * Flag bit 0: the payload was zlib-compressed before encryption (authenticated with the header).
+ *
+ * @example
+ * ```ts
+ * const compressed = (envelope[2]! & FLAG_COMPRESSED) !== 0;
+ * ```
+ */
 export const FLAG_COMPRESSED = 0x01;
 /** Every flag bit this version defines; any other bit set is rejected (DESIGN §3). */
 export const KNOWN_FLAGS = FLAG_COMPRESSED;

@@ -22,7 +22,14 @@ export type RewrapResult =
   | { readonly ok: true; readonly ciphertext: CiphertextInput }
   | { readonly ok: false; readonly error: MeshError };
 
-/** Items in flight at once by default: enough to overlap key-store round trips, few enough to bound memory. */
+/**
+ * Items in flight at once by default: enough to overlap key-store round trips, few enough to bound memory.
+ *
+ * @example
+ * ```ts
+ * await enc.rewrapMany(rows, { concurrency: DEFAULT_REWRAP_CONCURRENCY * 2 });
+ * ```
+ */
 export const DEFAULT_REWRAP_CONCURRENCY = 8;
 
 type RewrapOne = (
