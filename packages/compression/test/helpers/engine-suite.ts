@@ -14,6 +14,17 @@ import {
 } from '../../src/index.js';
 import { realisticJsonArb } from './realistic-json.js';
 
+/**
+ * Byte equality through Buffer.equals: vitest's deep equality walks typed arrays element by element and takes
+ * seconds on a MiB; this takes microseconds, and the failure message still gives both lengths.
+ */
+export function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void {
+  const same = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(
+    Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength),
+  );
+  expect(same, `bytes differ (lengths ${actual.length} and ${expected.length})`).toBe(true);
+}
+
 export const LEVELS: readonly CompressionLevel[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 const MiB = 1024 * 1024;
 
@@ -37,7 +48,7 @@ export function engineSuite(engine: CompressionEngine): void {
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 20_000 }), (data) => {
           const z = compress(data, { level, engine });
-          expect(inflate(z, data.length)).toEqual(data);
+          expectSameBytes(inflate(z, data.length), data);
         }),
         { numRuns: 25 },
       );
@@ -47,7 +58,7 @@ export function engineSuite(engine: CompressionEngine): void {
       fc.assert(
         fc.property(realisticJsonArb, (json) => {
           const z = compress(json, { level, engine });
-          expect(inflate(z, json.length)).toEqual(json);
+          expectSameBytes(inflate(z, json.length), json);
           // RFC 1950 §2.2: CMF 0x78 = deflate with a 32 KiB window; (CMF*256 + FLG) % 31 == 0.
           expect(z[0]).toBe(0x78);
           expect(((z[0]! << 8) | z[1]!) % 31).toBe(0);
@@ -80,7 +91,7 @@ export function engineSuite(engine: CompressionEngine): void {
           fc.constantFrom(...LEVELS),
           (data, level) => {
             const z = compress(data, { level, engine });
-            expect(inflate(z, data.length)).toEqual(data);
+            expectSameBytes(inflate(z, data.length), data);
             const error = thrown(() => inflate(z, data.length - 1));
             expect(error.code).toBe('ERR_COMPRESSION_LIMIT');
             expect(error.message).toContain(String(data.length - 1));
@@ -135,14 +146,18 @@ export function engineSuite(engine: CompressionEngine): void {
       );
     });
 
-    it('a flipped byte either fails typed or (padding bits) inflates to the original, never to other bytes', () => {
+    it('a flipped byte fails typed, or inflates within the limit (Adler-32 is no integrity check)', () => {
+      // Adler-32 (RFC 1950 §8) misses some changes to short inputs: here about 17 of the 84k single-byte
+      // flips inflate to other bytes with a matching checksum. Integrity is the AEAD's job (DESIGN §3):
+      // callers decompress only what already authenticated. This test asks only for no crash, no hang,
+      // a bounded output, and typed errors; the engines-agree test shows both engines decide alike.
       const z = compress(sample, { engine });
       fc.assert(
         fc.property(fc.nat({ max: z.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, mask) => {
           const bad = z.slice();
           bad[at]! ^= mask;
           try {
-            expect(inflate(bad)).toEqual(sample);
+            expect(inflate(bad, 4096).length).toBeLessThanOrEqual(4096);
           } catch (error) {
             expect(error).toBeInstanceOf(CompressionError);
             expect(['ERR_COMPRESSED_DATA_INVALID', 'ERR_COMPRESSION_LIMIT']).toContain(
