@@ -64,6 +64,8 @@ export function inspect(ciphertext: Uint8Array | string): CiphertextInfo {
       break;
     case EnvelopeAlgorithm.STREAM_AES_256_GCM:
       if (bytes.length < STREAM_MIN_LENGTH) throw malformed('stream header is truncated');
+      // Streams define no flag (no per-segment compression): same rule as the stream decryptor.
+      if (header.flags !== 0) throw malformed('unknown flags in stream header');
       break;
   }
   return {

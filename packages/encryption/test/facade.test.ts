@@ -400,3 +400,21 @@ describe('errors', () => {
     expect(enc.keys.keys().map((k) => k.algorithm)).toEqual(['aes-256-gcm']);
   });
 });
+
+describe('inspect edge cases', () => {
+  it('a streaming header with a flag set is malformed (streams define no flag)', async () => {
+    const { inspect } = await import('../src/index.js');
+    const stream = Uint8Array.from([1, 3, 0, 0, 0, 0, 9, ...new Array(27).fill(0)]);
+    expect(inspect(stream)).toEqual({
+      format: 'envelope-v1',
+      algorithm: 'stream-aes-256-gcm',
+      keyId: 9,
+      compressed: false,
+    });
+    stream[2] = 1;
+    expect(() => inspect(stream)).toThrow(expect.objectContaining({ code: 'ERR_TOKEN_MALFORMED' }));
+    expect(() => inspect(stream.subarray(0, 33))).toThrow(
+      expect.objectContaining({ code: 'ERR_TOKEN_MALFORMED' }),
+    );
+  });
+});
