@@ -127,7 +127,7 @@ interface Draft {
 const NOOP: unique symbol = Symbol('noop');
 type Noop = typeof NOOP;
 const MAX_CAS_ATTEMPTS = 32;
-const MAX_ACQUIRE_ROUNDS = 10_000;
+const MAX_IDLE_ROUNDS = 1_000;
 const AUTO_ROTATION_RETRY_MS = 1_000;
 
 /**
@@ -241,7 +241,14 @@ export class KeyManager {
    */
   async acquireEncryptionKey(algorithm: KeyAlgorithm = 'aes-256-gcm'): Promise<ActiveKey> {
     this.checkUsable(algorithm);
-    for (let round = 0; round < MAX_ACQUIRE_ROUNDS; round++) {
+    // Every round that does not return waits on a store operation; bail out only if rounds stop making
+    // progress (the keyring version stays put), never because a long queue of callers is being served.
+    let lastVersion = -1;
+    for (let idle = 0; idle < MAX_IDLE_ROUNDS; idle++) {
+      if (this.version !== lastVersion) {
+        lastVersion = this.version;
+        idle = 0;
+      }
       const now = this.clock();
       if (now >= this.nextMaintenanceAt) this.scheduleMaintenance();
       const rec = this.snapshot?.primaries.get(algorithm);

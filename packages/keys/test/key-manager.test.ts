@@ -176,6 +176,14 @@ describe('rotation', () => {
     expect(store.writes - writesBefore).toBeLessThan(10_000 / 64 + 25);
   });
 
+  it('a lease of one use per write still serves 1,000 concurrent callers', async () => {
+    const { m } = await openGcm({ rotation: { maxEncryptionsPerKey: 250, usageLeaseSize: 1 } });
+    const got = await Promise.all(Array.from({ length: 1_000 }, () => m.acquireEncryptionKey()));
+    const counts = new Map<number, number>();
+    for (const k of got) counts.set(k.id, (counts.get(k.id) ?? 0) + 1);
+    expect([...counts.values()]).toEqual([250, 250, 250, 250]);
+  });
+
   it('two managers on one store share a key budget through leases', async () => {
     const store = new MemoryKeyStore();
     const kek = rawKek();

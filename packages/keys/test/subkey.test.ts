@@ -8,27 +8,31 @@ const root = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
 describe('deriveSubkey', () => {
   it('is HKDF-SHA256 with info = service name (checked against Python cryptography)', (ctx) => {
     if (!havePythonCryptography()) return ctx.skip();
-    for (const [service, length] of [
+    const cases = [
       ['orders', 32],
       ['payments', 64],
       ['überservice', 16],
-    ] as const) {
-      const py = execFileSync(
-        'python3',
-        [
-          '-c',
-          'import sys;from cryptography.hazmat.primitives import hashes;' +
-            'from cryptography.hazmat.primitives.kdf.hkdf import HKDF;' +
-            'print(HKDF(algorithm=hashes.SHA256(),length=int(sys.argv[3]),salt=None,info=sys.argv[2].encode())' +
-            '.derive(bytes.fromhex(sys.argv[1])).hex())',
-          Buffer.from(root).toString('hex'),
-          service,
-          String(length),
-        ],
-        { encoding: 'utf8' },
-      ).trim();
-      expect(Buffer.from(deriveSubkey(root, service, length)).toString('hex')).toBe(py);
-    }
+    ] as const;
+    // One Python process for all cases: start-up dominates.
+    const py = execFileSync(
+      'python3',
+      [
+        '-c',
+        'import sys,json;from cryptography.hazmat.primitives import hashes;' +
+          'from cryptography.hazmat.primitives.kdf.hkdf import HKDF;' +
+          'ikm=bytes.fromhex(sys.argv[1]);' +
+          'print(json.dumps([HKDF(algorithm=hashes.SHA256(),length=n,salt=None,info=s.encode()).derive(ikm).hex()' +
+          ' for s,n in json.loads(sys.argv[2])]))',
+        Buffer.from(root).toString('hex'),
+        JSON.stringify(cases),
+      ],
+      { encoding: 'utf8' },
+    );
+    const expected = JSON.parse(py) as string[];
+    expect(expected).toHaveLength(cases.length);
+    cases.forEach(([service, length], i) => {
+      expect(Buffer.from(deriveSubkey(root, service, length)).toString('hex')).toBe(expected[i]);
+    });
   });
 
   it('gives independent keys per service and the same key for the same service', () => {
