@@ -234,6 +234,10 @@ function parseRsaPrivateKey(der: Uint8Array): RsaPrivateKey {
     Uint8Array,
   ];
   const publicKey = makePublicKey(nB, eB);
+  // Bound the BigInt work below: no component may be longer than the (already bounded) modulus.
+  if ([dB, pB, qB, dpB, dqB, qiB].some((x) => x.length > nB.length)) {
+    throw invalid('RSA private key components are inconsistent');
+  }
 
   // RFC 8017 §3.2: n = p*q, e*d = 1 mod (p-1) and (q-1), dP = d mod (p-1), dQ = d mod (q-1),
   // qInv * q = 1 mod p. Inconsistent CRT values would make the backends disagree or leak through faults.
