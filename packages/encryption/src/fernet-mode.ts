@@ -98,14 +98,13 @@ export class FernetKeyring {
   }
 
   /**
-   * Re-read the keyring from the store when the key manager offers a way to (a node that has not yet seen
-   * a rotation made elsewhere); returns the new key list, or undefined when nothing changed.
+   * Re-read the keyring from the store (a node that has not yet seen a rotation made elsewhere, e.g. with
+   * `watch: false` or a slow watch); returns the new key list, or undefined when nothing changed.
+   * `KeyManager.refresh` deduplicates concurrent calls, so a burst of bad tokens costs one store read at a time.
    */
   async #refresh(): Promise<readonly ActiveKey[] | undefined> {
-    const manager = this.#keys as KeyManager & { refresh?: () => Promise<unknown> };
-    if (typeof manager.refresh !== 'function') return undefined;
     const before = this.#keys.version;
-    await manager.refresh();
+    await this.#keys.refresh();
     return this.#keys.version === before ? undefined : this.#keys.decryptionKeys('fernet');
   }
 }

@@ -418,3 +418,22 @@ describe('inspect edge cases', () => {
     );
   });
 });
+
+describe('Fernet across nodes', () => {
+  it('a token under a key this node has not seen yet decrypts after one store re-read', async () => {
+    const { KeyManager, MemoryKeyStore } = await import('@mesh/keys');
+    const store = new MemoryKeyStore();
+    const kek = { key: new Uint8Array(32).fill(7) };
+    // Node A does not watch the store: only the re-read on a miss can teach it about B's rotation.
+    const keysA = await KeyManager.open({ store, kek, watch: false });
+    const a = await makeEncryption({ keyManager: keysA });
+    const b = await makeEncryption({ keyManager: await KeyManager.open({ store, kek, watch: false }) });
+    await b.rotate({ algorithm: 'fernet' });
+    const token = await b.fernet.encrypt('from node B');
+    expect(await a.decryptToString(token)).toBe('from node B');
+    const forged = Buffer.from(token, 'base64url');
+    forged[forged.length - 1]! ^= 1; // bad MAC: no key opens it, even after the re-read
+    expect(await codeOf(a.decrypt(forged))).toBe('ERR_DECRYPTION_FAILED');
+    await keysA.close();
+  });
+});
