@@ -597,6 +597,12 @@ export class KeyManager {
     void this.once('maintain', async () => {
       try {
         await this.mutate(() => NOOP);
+        // A write recomputes the deadline in adopt(); without one (nothing was due yet), recompute here.
+        const keys = this.snapshot?.doc.keys ?? [];
+        const next = nextRetentionDeadline(keys, this.policy);
+        if (this.nextMaintenanceAt === Number.POSITIVE_INFINITY && next !== Number.POSITIVE_INFINITY) {
+          this.nextMaintenanceAt = Math.max(next, this.clock() + AUTO_ROTATION_RETRY_MS);
+        }
       } catch {
         this.nextMaintenanceAt = this.clock() + AUTO_ROTATION_RETRY_MS;
       }
