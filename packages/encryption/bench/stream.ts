@@ -1,7 +1,10 @@
 /**
- * Streaming benchmark (issue 7): 1 GiB through encrypt, then 1 GiB through encrypt -> decrypt, generated on
- * the fly and drained into a null sink (never held in memory), against in-memory AES-256-GCM at 1 MiB
- * (`aesGcmEncrypt`/`aesGcmDecrypt` of crypto-core), all in one run.
+ * Streaming benchmark (issue 7), one run, two phases:
+ * - A (memory): 1 GiB through encrypt, then 1 GiB through encrypt -> decrypt, each a single stream generated
+ *   on the fly and drained into a sink (never held in memory); peak RSS growth sampled throughout.
+ * - B (throughput): the same volume again in 64 MiB slices, alternating with in-memory AES-256-GCM at 1 MiB
+ *   (`aesGcmEncrypt`/`aesGcmDecrypt` of crypto-core), so that load drift on a shared machine hits both alike.
+ *   Ratios by wall clock and by this process's CPU time.
  *
  * Prints a table; targets: peak RSS growth < 64 MiB, stream throughput >= 0.8x in-memory GCM at 1 MiB.
  * Run: `pnpm --filter @mesh/encryption exec tsx bench/stream.ts` (env STREAM_BENCH_GIB=0.25 for a short run).
@@ -151,61 +154,62 @@ export async function runStreamBench(
     if (out.received() !== bytes) throw new Error(`round trip lost bytes: ${out.received()} of ${bytes}`);
   };
 
-  // In-memory GCM at 1 MiB with a fresh output per call, as a caller of `aesGcmEncrypt` gets. Measured in
-  // bursts before, between and after the streams (this machine is shared: load drifts during a run).
+  // In-memory GCM at 1 MiB with a fresh output per call, as a caller of `aesGcmEncrypt` gets.
   const key = randomBytes(32);
   const nonce = randomBytes(12);
   const plain = randomBytes(MiB);
   const sealed = aesGcmEncrypt(key, nonce, plain);
-  const memEnc: StreamBenchRow[] = [];
-  const memDec: StreamBenchRow[] = [];
-  const burst = async () => {
-    const n = 64;
-    memEnc.push(
-      await timed('', n * MiB, () => {
-        for (let i = 0; i < n; i++) aesGcmEncrypt(key, nonce, plain);
-      }),
-    );
-    memDec.push(
-      await timed('', n * MiB, () => {
-        for (let i = 0; i < n; i++) aesGcmDecrypt(key, nonce, sealed);
-      }),
-    );
+  const memEncrypt = (mib: number) => () => {
+    for (let i = 0; i < mib; i++) aesGcmEncrypt(key, nonce, plain);
+  };
+  const memRoundTrip = (mib: number) => () => {
+    for (let i = 0; i < mib; i++) aesGcmDecrypt(key, nonce, aesGcmEncrypt(key, nonce, plain));
   };
 
-  // Warm-up (JIT, allocator), then the RSS baseline after a full GC. The first burst runs before the baseline
-  // so that its 1 MiB garbage cannot inflate the streams' RSS; the GC returns it.
+  // Phase A, memory: 1 GiB encrypt, then 1 GiB encrypt -> decrypt, each one stream, RSS sampled throughout.
+  // Warm-up (JIT, allocator) first, then the baseline after a full GC.
   await roundTrip(64 * MiB)();
-  await burst();
   gc();
   const baseline = process.memoryUsage.rss();
   peak = baseline;
   const timer = setInterval(sample, 10);
-
   const rows: StreamBenchRow[] = [];
-  const enc = await timed(
-    `stream encrypt, ${fmtBytes(totalBytes)}, 64 KiB segments`,
-    totalBytes,
-    encrypt(totalBytes),
+  rows.push(
+    await timed(`A: stream encrypt, ${fmtBytes(totalBytes)}, one stream`, totalBytes, encrypt(totalBytes)),
   );
   const sealedTotal = sealedBytes;
-  rows.push(enc);
-  clearInterval(timer);
-  await burst();
-  gc();
-  const timer2 = setInterval(sample, 10);
-  const rt = await timed(
-    `stream encrypt -> decrypt, ${fmtBytes(totalBytes)}`,
-    totalBytes,
-    roundTrip(totalBytes),
+  rows.push(
+    await timed(`A: stream encrypt -> decrypt, ${fmtBytes(totalBytes)}`, totalBytes, roundTrip(totalBytes)),
   );
-  rows.push(rt);
-  clearInterval(timer2);
+  clearInterval(timer);
   sample();
   const peakGrowth = peak - baseline;
-  await burst();
 
-  // Segment size trade-off, shorter runs (outside the RSS window: 1 MiB segments allocate 1 MiB outputs).
+  // Phase B, throughput ratio: the shared machine's load drifts within seconds, so stream and in-memory work
+  // alternate in 64 MiB slices and each side's times are summed (same total as phase A).
+  const slices = Math.max(1, Math.round(totalBytes / (64 * MiB)));
+  const parts = {
+    se: [] as StreamBenchRow[],
+    me: [] as StreamBenchRow[],
+    sr: [] as StreamBenchRow[],
+    mr: [] as StreamBenchRow[],
+  };
+  for (let i = 0; i < slices; i++) {
+    parts.se.push(await timed('', 64 * MiB, encrypt(64 * MiB)));
+    parts.me.push(await timed('', 64 * MiB, memEncrypt(64)));
+    parts.sr.push(await timed('', 64 * MiB, roundTrip(64 * MiB)));
+    parts.mr.push(await timed('', 64 * MiB, memRoundTrip(64)));
+  }
+  const se = merge(`B: stream encrypt, ${slices} x 64 MiB, interleaved`, parts.se);
+  const me = merge(`B: in-memory aesGcmEncrypt 1 MiB, ${slices} x 64 MiB, interleaved`, parts.me);
+  const sr = merge(`B: stream encrypt -> decrypt, ${slices} x 64 MiB, interleaved`, parts.sr);
+  const mr = merge(
+    `B: in-memory aesGcmEncrypt + aesGcmDecrypt 1 MiB, ${slices} x 64 MiB, interleaved`,
+    parts.mr,
+  );
+  rows.push(se, me, sr, mr);
+
+  // Segment size trade-off (informational).
   for (const segmentSize of [16 * 1024, MiB]) {
     const bytes = 256 * MiB;
     rows.push(
@@ -216,23 +220,16 @@ export async function runStreamBench(
       ),
     );
   }
-  const memE = merge('in-memory aesGcmEncrypt, 1 MiB', memEnc);
-  const memD = merge('in-memory aesGcmDecrypt, 1 MiB', memDec);
-  rows.push(memE, memD);
   await keys.close();
 
-  // Encrypt then decrypt in memory, per byte: the two times add up.
-  const memRoundTrip = (by: 'wall' | 'cpu') => 1 / (1 / mbps(memE, by) + 1 / mbps(memD, by));
-  const encryptRatio = {
-    wall: mbps(enc, 'wall') / mbps(memE, 'wall'),
-    cpu: mbps(enc, 'cpu') / mbps(memE, 'cpu'),
-  };
-  const roundTripRatio = {
-    wall: mbps(rt, 'wall') / memRoundTrip('wall'),
-    cpu: mbps(rt, 'cpu') / memRoundTrip('cpu'),
-  };
+  const ratio = (x: StreamBenchRow, y: StreamBenchRow) => ({
+    wall: mbps(x, 'wall') / mbps(y, 'wall'),
+    cpu: mbps(x, 'cpu') / mbps(y, 'cpu'),
+  });
+  const encryptRatio = ratio(se, me);
+  const roundTripRatio = ratio(sr, mr);
 
-  console.log(`\nStreaming AES-256-GCM (0x03), Node ${process.version}, ${fmtBytes(totalBytes)} per run\n`);
+  console.log(`\nStreaming AES-256-GCM (0x03), Node ${process.version}, ${fmtBytes(totalBytes)} per phase\n`);
   console.log('| measurement | MB/s (wall) | MB/s (CPU time) | wall time |');
   console.log('|---|---:|---:|---:|');
   for (const r of rows) {
@@ -240,19 +237,16 @@ export async function runStreamBench(
       `| ${r.name} | ${mbps(r, 'wall').toFixed(0)} | ${mbps(r, 'cpu').toFixed(0)} | ${r.wallSeconds.toFixed(2)} s |`,
     );
   }
-  console.log(
-    `| in-memory encrypt + decrypt, 1 MiB (combined) | ${memRoundTrip('wall').toFixed(0)} | ${memRoundTrip('cpu').toFixed(0)} | |`,
-  );
   console.log('');
   console.log(`ciphertext: ${sealedTotal} bytes for ${totalBytes} (overhead ${sealedTotal - totalBytes} B)`);
   const ok = (b: boolean) => (b ? 'OK' : 'FAIL');
   console.log(
-    `peak RSS growth: ${(peakGrowth / MiB).toFixed(1)} MiB (target < 64 MiB) ${ok(peakGrowth < 64 * MiB)}`,
+    `A: peak RSS growth: ${(peakGrowth / MiB).toFixed(1)} MiB (target < 64 MiB) ${ok(peakGrowth < 64 * MiB)}`,
   );
   const show = (r: { wall: number; cpu: number }) =>
     `${r.wall.toFixed(2)}x wall, ${r.cpu.toFixed(2)}x CPU time (target >= 0.8x) ${ok(r.wall >= 0.8 && r.cpu >= 0.8)}`;
-  console.log(`stream encrypt vs in-memory GCM @ 1 MiB: ${show(encryptRatio)}`);
-  console.log(`stream round trip vs in-memory GCM @ 1 MiB: ${show(roundTripRatio)}`);
+  console.log(`B: stream encrypt vs in-memory GCM @ 1 MiB: ${show(encryptRatio)}`);
+  console.log(`B: stream round trip vs in-memory GCM @ 1 MiB: ${show(roundTripRatio)}`);
   return { rows, peakRssGrowthBytes: peakGrowth, encryptRatio, roundTripRatio };
 }
 

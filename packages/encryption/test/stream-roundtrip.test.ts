@@ -78,6 +78,25 @@ describe('streaming round trip (property)', () => {
     );
   });
 
+  it('a plaintext that is a multiple of the segment size ends in a full last segment, whatever the chunking', async () => {
+    const segmentSize = 64;
+    const hooks = { salt: new Uint8Array(16).fill(1), noncePrefix: new Uint8Array(7).fill(2) };
+    for (const k of [1, 2, 5]) {
+      const data = payload(k * segmentSize, k);
+      // Chunks equal to the segment (sealed straight from the chunk and held), smaller, and larger ones.
+      const outputs = await Promise.all(
+        [[segmentSize], [1], [segmentSize + 1], [segmentSize * 3], [10_000]].map((sizes) =>
+          encryptWith('node', ring.deps, chunk(data, sizes), { segmentSize }, hooks),
+        ),
+      );
+      for (const sealed of outputs) {
+        expect(sealed.length).toBe(34 + k * (segmentSize + 16));
+        expect(Buffer.compare(sealed, outputs[0]!)).toBe(0);
+      }
+      expect(Buffer.compare(await decryptWith('web', ring.deps, [outputs[0]!]), data)).toBe(0);
+    }
+  });
+
   it('fresh salt and prefix per stream: two encryptions of the same input differ, both decrypt', async () => {
     const data = payload(100_000, 7);
     const a = await runNode(createNodeEncryptStream(ring.deps), [data]);

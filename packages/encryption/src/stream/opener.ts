@@ -2,9 +2,12 @@
  * Segmenting decryptor: turns the arbitrarily chunked segments that follow a stream header back into
  * plaintext, releasing each segment's plaintext only after its tag verified.
  *
- * Only the end of input says which segment is the last, so a full segment waits until one more byte arrives
- * (then it must open as "not last") or the input ends (then it must open as "last"). That rule alone makes
- * every cut, reorder, duplicate and append fail authentication; nothing is trial-decrypted.
+ * A full-size segment is opened as soon as it is complete, as "not last". If that verifies, its plaintext is
+ * released at once: a segment sealed as "not last" can never end a valid stream, so should the input stop
+ * right after it, the stream fails as truncated. If it does not verify, the segment is held: it may be the
+ * last one (sealed with the last flag), which only the end of input can tell; one more byte makes it a
+ * failure. A shorter segment can only be the last. Each position is thus checked under at most its two
+ * possible nonces, and every cut, reorder, duplicate and append fails authentication.
  *
  * @module
  */
@@ -21,9 +24,13 @@ export class SegmentOpener {
   readonly #nonce: SegmentNonce;
   /** Ciphertext length of a full segment: segment size plus tag. */
   readonly #sealedSize: number;
+  /** Reused ciphertext buffer for segments that arrive split across chunks. */
   #buffer: Uint8Array;
   #fill = 0;
+  /** Index of the next segment to open. */
   #index = 0;
+  /** A full segment in `#buffer` failed as "not last": valid only if the input ends now. */
+  #heldLast = false;
   #done = false;
 
   /** @param streamKey the derived per-stream key (owned by the opener, wiped on {@link dispose}) */
@@ -35,21 +42,25 @@ export class SegmentOpener {
     this.#buffer = new Uint8Array(Math.min(this.#sealedSize, INITIAL_CAPACITY));
   }
 
-  /** Consumes `chunk`, emitting the plaintext of every segment now known not to be the last. */
+  /** Consumes `chunk`, emitting the plaintext of every full segment that opens as "not last". */
   write(chunk: Uint8Array, emit: Emit): void {
-    // Anything after the last segment: the stream is not the one that was sealed.
-    if (this.#done) throw new DecryptionError();
+    // Bytes after the last segment, or after a full segment that failed as "not last": not a sealed stream.
+    if (this.#done || (this.#heldLast && chunk.length > 0)) throw new DecryptionError();
     const sealed = this.#sealedSize;
     const n = chunk.length;
     let off = 0;
     while (off < n) {
-      if (this.#fill === sealed) {
-        this.#open(this.#buffer, false, emit);
-        this.#fill = 0;
-      }
-      if (this.#fill === 0 && n - off > sealed) {
-        this.#open(chunk.subarray(off, off + sealed), false, emit);
+      if (this.#heldLast) throw new DecryptionError();
+      if (this.#fill === 0 && n - off >= sealed) {
+        // A whole segment inside the chunk: open it in place, no copy.
+        const segment = chunk.subarray(off, off + sealed);
         off += sealed;
+        if (!this.#tryOpenFull(segment, emit)) {
+          this.#reserve(sealed);
+          this.#buffer.set(segment, 0);
+          this.#fill = sealed;
+          this.#heldLast = true;
+        }
         continue;
       }
       const take = Math.min(sealed - this.#fill, n - off);
@@ -57,13 +68,17 @@ export class SegmentOpener {
       this.#buffer.set(chunk.subarray(off, off + take), this.#fill);
       this.#fill += take;
       off += take;
+      if (this.#fill === sealed) {
+        if (this.#tryOpenFull(this.#buffer, emit)) this.#fill = 0;
+        else this.#heldLast = true;
+      }
     }
   }
 
   /**
-   * The input ended: the buffered bytes must be a segment sealed as last. Fails with `ERR_DECRYPTION_FAILED`
-   * when the stream was cut (at a boundary the buffered segment was sealed as "not last"; inside one, its
-   * tag is wrong or missing).
+   * The input ended: what is buffered must be a segment sealed as last. Fails with `ERR_DECRYPTION_FAILED`
+   * when the stream was cut: at a boundary nothing is buffered (the segment before opened as "not last"),
+   * inside a segment its tag is wrong or missing.
    */
   end(emit: Emit): void {
     if (this.#done) throw new DecryptionError();
@@ -72,6 +87,7 @@ export class SegmentOpener {
       throw new DecryptionError();
     }
     this.#open(this.#buffer.subarray(0, this.#fill), true, emit);
+    this.#fill = 0;
     this.#done = true;
     this.dispose();
   }
@@ -84,6 +100,17 @@ export class SegmentOpener {
   /** Wipes the stream key. Idempotent. */
   dispose(): void {
     wipe(this.#key);
+  }
+
+  /** Opens a full-size segment as "not last"; false (nothing released) when it does not verify as such. */
+  #tryOpenFull(segment: Uint8Array, emit: Emit): boolean {
+    try {
+      this.#open(segment, false, emit);
+      return true;
+    } catch (error) {
+      if (error instanceof DecryptionError) return false;
+      throw error;
+    }
   }
 
   #open(sealedSegment: Uint8Array, last: boolean, emit: Emit): void {

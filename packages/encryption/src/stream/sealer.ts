@@ -1,14 +1,16 @@
 /**
  * Segmenting encryptor: turns arbitrarily chunked plaintext into header || sealed segments.
  *
- * Synchronous and runtime-neutral; the Node and WHATWG adapters drive it. A segment can only be sealed once
- * it is known whether it is the last one (the flag is in its nonce), so a full segment waits until at least
- * one more byte arrives, or the input ends. Consequences: the last segment is never empty unless the whole
- * stream is, and memory stays at one segment of plaintext plus the caller's current chunk.
+ * Synchronous and runtime-neutral; the Node and WHATWG adapters drive it. Whether a segment is the last one
+ * (the flag is in its nonce) is known only when one more byte arrives or the input ends, so each full
+ * segment is sealed at once as "not last" and held back until then; if the input ends instead, it is sealed
+ * again as last. Consequences: the last segment is never empty unless the whole stream is; full segments are
+ * sealed straight from the caller's chunk (no copy); memory stays at one segment of plaintext, one held
+ * segment of ciphertext and the caller's current chunk.
  *
  * @module
  */
-import { aesGcmEncryptInto, MeshCryptoError, wipe } from '@mesh/crypto-core';
+import { aesGcmDecrypt, aesGcmEncryptInto, MeshCryptoError, wipe } from '@mesh/crypto-core';
 import { MAX_SEGMENT_INDEX, SEGMENT_TAG_LENGTH, SegmentNonce } from './format.js';
 
 /** Receives each output chunk; the chunk is fresh and owned by the receiver. */
@@ -32,16 +34,24 @@ export class SegmentSealer {
   readonly #key: Uint8Array;
   readonly #nonce: SegmentNonce;
   readonly #segmentSize: number;
-  /** One reused plaintext buffer: input chunks are copied in, never concatenated. */
+  readonly #header: Uint8Array;
+  /** One reused plaintext buffer for partial segments: chunks are copied in, never concatenated. */
   readonly #plain: Uint8Array;
   #fill = 0;
+  /** Index of the next segment to seal. */
   #index = 0;
-  #header: Uint8Array | undefined;
+  /**
+   * The latest full segment, already sealed as "not last" but held back: only the next byte (or the end of
+   * input) tells whether it really is not the last. Holding ciphertext, not the caller's chunk, lets full
+   * segments be sealed straight from the chunk without copying it.
+   */
+  #pending: Uint8Array | undefined;
+  #headerSent = false;
   #done = false;
 
   /**
    * @param streamKey the derived per-stream key (owned by the sealer, wiped on {@link dispose})
-   * @param header the encoded stream header, written in front of segment 0
+   * @param header the encoded stream header, emitted (as is, not copied) before segment 0
    */
   constructor(streamKey: Uint8Array, header: Uint8Array, noncePrefix: Uint8Array, segmentSize: number) {
     this.#key = streamKey;
@@ -53,18 +63,21 @@ export class SegmentSealer {
 
   /** Consumes `chunk`, emitting every segment that is now known not to be the last. */
   write(chunk: Uint8Array, emit: Emit): void {
+    if (this.#done) throw new MeshCryptoError('ERR_INVALID_INPUT', 'write after the stream ended');
+    this.#sendHeader(emit);
     const size = this.#segmentSize;
     const n = chunk.length;
     let off = 0;
     while (off < n) {
-      // A full buffer followed by at least one more byte: it is not the last segment.
-      if (this.#fill === size) {
-        this.#seal(this.#plain, false, emit);
-        this.#fill = 0;
+      // More bytes follow the held segment: it is not the last one, release it.
+      if (this.#pending !== undefined) {
+        const ready = this.#pending;
+        this.#pending = undefined;
+        emit(ready);
       }
-      if (this.#fill === 0 && n - off > size) {
-        // Whole segments inside a large chunk, with more bytes after them: seal in place, no copy.
-        this.#seal(chunk.subarray(off, off + size), false, emit);
+      if (this.#fill === 0 && n - off >= size) {
+        // A whole segment inside the caller's chunk: seal it in place, synchronously, no copy.
+        this.#pending = this.#seal(chunk.subarray(off, off + size), false);
         off += size;
         continue;
       }
@@ -72,12 +85,30 @@ export class SegmentSealer {
       this.#plain.set(chunk.subarray(off, off + take), this.#fill);
       this.#fill += take;
       off += take;
+      if (this.#fill === size) {
+        this.#pending = this.#seal(this.#plain, false);
+        this.#fill = 0;
+      }
     }
   }
 
-  /** Seals the buffered remainder as the last segment (empty only for an empty stream). */
+  /** Seals the remainder as the last segment (empty only for an empty stream) and emits what is held. */
   end(emit: Emit): void {
-    this.#seal(this.#fill === 0 ? EMPTY : this.#plain.subarray(0, this.#fill), true, emit);
+    if (this.#done) throw new MeshCryptoError('ERR_INVALID_INPUT', 'stream already ended');
+    this.#sendHeader(emit);
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (pending !== undefined && this.#fill === 0) {
+      // The held segment was the last after all (the input is a multiple of the segment size): recover its
+      // plaintext and seal it again under its index with the last flag. Costs two GCM passes, once a stream.
+      this.#index--;
+      const plaintext = aesGcmDecrypt(this.#key, this.#nonce.set(this.#index, false), pending);
+      emit(this.#seal(plaintext, true));
+      wipe(plaintext);
+    } else {
+      if (pending !== undefined) emit(pending);
+      emit(this.#seal(this.#fill === 0 ? EMPTY : this.#plain.subarray(0, this.#fill), true));
+    }
     this.#fill = 0;
     this.#done = true;
     this.dispose();
@@ -94,21 +125,25 @@ export class SegmentSealer {
     wipe(this.#plain);
   }
 
-  #seal(plaintext: Uint8Array, last: boolean, emit: Emit): void {
-    if (this.#done) throw new MeshCryptoError('ERR_INVALID_INPUT', 'write after the stream ended');
+  /**
+   * The header goes out as a chunk of its own, before anything else: then every later chunk is exactly one
+   * sealed segment, which a decryptor fed directly opens in place without reassembling.
+   */
+  #sendHeader(emit: Emit): void {
+    if (this.#headerSent) return;
+    this.#headerSent = true;
+    emit(this.#header);
+  }
+
+  /** Seals segment `#index` into a fresh array. */
+  #seal(plaintext: Uint8Array, last: boolean): Uint8Array {
     if (this.#index > MAX_SEGMENT_INDEX) {
       throw new MeshCryptoError('ERR_PLAINTEXT_TOO_LARGE', 'stream exceeds 2^32 segments');
     }
-    const header = this.#header;
-    const headerLength = header === undefined ? 0 : header.length;
     // A fresh output per segment: it is handed to the consumer, who may hold it after we return.
-    const out = allocate(headerLength + plaintext.length + SEGMENT_TAG_LENGTH);
-    if (header !== undefined) {
-      out.set(header, 0);
-      this.#header = undefined;
-    }
-    aesGcmEncryptInto(this.#key, this.#nonce.set(this.#index, last), plaintext, undefined, out, headerLength);
+    const out = allocate(plaintext.length + SEGMENT_TAG_LENGTH);
+    aesGcmEncryptInto(this.#key, this.#nonce.set(this.#index, last), plaintext, undefined, out, 0);
     this.#index++;
-    emit(out);
+    return out;
   }
 }
