@@ -231,6 +231,22 @@ export class FileKeyStore implements KeyStore {
         .filter((n) => prefixes.some((p) => n.startsWith(p)))
         .map((n) => unlink(join(this.dir, n)).catch(() => {})),
     );
+    // Owner records of lock waiters (and broken locks) that were killed: a live waiter gives up after
+    // lockTimeoutMs, so anything much older is abandoned.
+    const lockPrefix = `${this.base}.lock.`;
+    const cutoff = Date.now() - Math.max(10 * this.options.lockTimeoutMs, 600_000);
+    await Promise.all(
+      names
+        .filter((n) => n.startsWith(lockPrefix))
+        .map(async (n) => {
+          const p = join(this.dir, n);
+          try {
+            if ((await stat(p)).mtimeMs < cutoff) await unlink(p);
+          } catch {
+            // Gone already.
+          }
+        }),
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -162,8 +162,16 @@ describe('FileKeyStore', () => {
     const { m } = await twoVersions(path);
     await writeFile(`${path}.tmp-crashed`, 'partial');
     await writeFile(`${path}.bak.tmp-crashed`, 'partial');
+    const longAgo = new Date(Date.now() - 3_600_000);
+    await writeFile(`${path}.lock.abandoned.tmp`, '{}');
+    await utimes(`${path}.lock.abandoned.tmp`, longAgo, longAgo);
+    await writeFile(`${path}.lock.waiting.tmp`, '{}'); // fresh: a waiter's owner record, kept
     await m.rotate();
-    expect((await readdir(dir)).sort()).toEqual(['keyring.json', 'keyring.json.bak']);
+    expect((await readdir(dir)).sort()).toEqual([
+      'keyring.json',
+      'keyring.json.bak',
+      'keyring.json.lock.waiting.tmp',
+    ]);
   });
 
   it('watch reports a write by another store instance', async () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { Fernet } from '@mesh/crypto-core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,7 +9,7 @@ import {
   type RotatedEvent,
   type StoredKeyring,
 } from '../src/index.js';
-import { CountingStore, FakeClock, rawKek } from './helpers.js';
+import { CountingStore, FakeClock, havePythonCryptography, rawKek } from './helpers.js';
 
 const HOUR = 3_600_000;
 
@@ -467,6 +468,37 @@ describe('Fernet keys', () => {
     expect(await m.importFernetKey(legacy, { primary: true })).toBe(id);
     expect(primary(m, 'fernet').id).toBe(id);
     await expect(m.importFernetKey('not a key')).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT' });
+  });
+});
+
+describe('Fernet keys from Python', () => {
+  it('a key and token made by Python cryptography decrypt through the imported key', async (ctx) => {
+    if (!havePythonCryptography()) return ctx.skip();
+    const [key, token] = execFileSync(
+      'python3',
+      [
+        '-c',
+        'from cryptography.fernet import Fernet;k=Fernet.generate_key();print(k.decode());print(Fernet(k).encrypt(b"legacy").decode())',
+      ],
+      { encoding: 'utf8' },
+    )
+      .trim()
+      .split('\n');
+    const m = await KeyManager.open({ store: new MemoryKeyStore(), kek: rawKek() });
+    const id = await m.importFernetKey(key!);
+    const opened = m
+      .decryptionKeys('fernet')
+      .map((k) => {
+        try {
+          return { id: k.id, text: new TextDecoder().decode(new Fernet(k.material).decrypt(token!)) };
+        } catch {
+          return undefined;
+        }
+      })
+      .filter((x) => x !== undefined);
+    expect(opened).toEqual([{ id, text: 'legacy' }]);
+    // KeyInfo never carries material.
+    for (const info of m.keys()) expect(Object.values(info).some((v) => v instanceof Uint8Array)).toBe(false);
   });
 });
 
