@@ -682,6 +682,11 @@ export class KeyManager {
     const prev = this.snapshot;
     const keys = doc.keys.map((k) => ({ ...k }));
     if (prev && doc.version < prev.doc.version) {
+      // Usage counters never go back either: a lease we hold must stay counted.
+      for (const k of keys) {
+        const before = prev.records.get(k.id)?.stored;
+        if (before && before.reserved > k.reserved) k.reserved = before.reserved;
+      }
       const present = new Set(keys.map((k) => k.id));
       for (const r of prev.records.values()) {
         if (present.has(r.stored.id) || !r.active) continue;

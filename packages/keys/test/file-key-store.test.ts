@@ -112,6 +112,28 @@ describe('FileKeyStore', () => {
     const doc = (await new FileKeyStore({ path }).load('default'))!;
     expect(doc.version).toBeGreaterThan(v2.version);
     expect(doc.keys.map((k) => k.id)).toContain(newest.id);
+    // ... with its usage counter, so the lease handed out before the damage stays counted.
+    expect(doc.keys.find((k) => k.id === newest.id)!.reserved).toBeGreaterThan(0);
+    const other = await KeyManager.open({
+      store: new FileKeyStore({ path }),
+      kek,
+      watch: false,
+      algorithms: ['aes-256-gcm'],
+    });
+    expect((await other.getDecryptionKey(newest.id)).material).toEqual(newest.material);
+  });
+
+  it('a key created in the lost write is carried over by a manager that knows it', async () => {
+    const path = join(dir, 'keyring.json');
+    const { m, kek } = await twoVersions(path);
+    await m.rotate(); // the newest primary exists only in the main copy, not in .bak
+    const newest = await m.getDecryptionKey(m.keys().find((k) => k.state === 'primary')!.id);
+    await writeFile(path, 'damaged');
+    const served = (await new FileKeyStore({ path }).load('default'))!;
+    expect(served.keys.map((k) => k.id)).not.toContain(newest.id);
+    await m.rotate();
+    const doc = (await new FileKeyStore({ path }).load('default'))!;
+    expect(doc.keys.find((k) => k.id === newest.id)).toMatchObject({ state: 'decrypt-only' });
     const other = await KeyManager.open({
       store: new FileKeyStore({ path }),
       kek,
