@@ -81,6 +81,7 @@ export {
 } from './kdf.js';
 export type { PemBlock } from './pem.js';
 export { pemDecode, pemEncode } from './pem.js';
+export { PKCS8_DEFAULT_ITERATIONS, PKCS8_MAX_ITERATIONS, PKCS8_MIN_ITERATIONS } from './pkcs8.js';
 export type {
   DecryptPrivateKeyOptions,
   EncryptPrivateKeyOptions,
@@ -96,6 +97,9 @@ export {
   generateRsaKeyPair,
   importRsaPrivateKey,
   importRsaPublicKey,
+  RSA_MAX_IMPORT_BITS,
+  RSA_MIN_ENCRYPT_BITS,
+  RSA_MIN_IMPORT_BITS,
   rsaKeyId,
   rsaOaepDecrypt,
   rsaOaepEncrypt,
