@@ -681,7 +681,9 @@ export class KeyManager {
     verifyDocument(this.kek, doc);
     const prev = this.snapshot;
     const keys = doc.keys.map((k) => ({ ...k }));
-    if (prev && doc.version < prev.doc.version) {
+    // Not newer than a version we already saw, yet different: the store went back (a damaged copy replaced
+    // by its backup), possibly followed by writes of processes that never saw the lost version.
+    if (prev && doc.version <= this.highWater && doc.mac !== prev.doc.mac) {
       // Usage counters never go back either: a lease we hold must stay counted.
       for (const k of keys) {
         const before = prev.records.get(k.id)?.stored;
