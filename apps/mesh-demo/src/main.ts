@@ -7,7 +7,7 @@
  *
  *   pnpm demo [-- --duration 8 --concurrency 8 --rotate-every 500 --dir .mesh/demo]
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -38,11 +38,18 @@ const durationMs = Number(args.duration) * 1000;
 const concurrency = Number(args.concurrency);
 const rotateEveryMs = Number(args['rotate-every']);
 const dir = resolve(args.dir);
-for (const [name, value] of [['duration', durationMs], ['concurrency', concurrency], ['rotate-every', rotateEveryMs]] as const) {
+for (const [name, value] of [
+  ['duration', durationMs],
+  ['concurrency', concurrency],
+  ['rotate-every', rotateEveryMs],
+] as const) {
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
 }
 
-async function startService(name: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; ready: Ready }> {
+async function startService(
+  name: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; ready: Ready }> {
   const child = fork(fileURLToPath(new URL('./service.js', import.meta.url)), [], {
     env: { ...env, MESH_DEMO_SERVICE: name },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -67,15 +74,23 @@ async function main(): Promise<number> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const kekFile = resolve(dir, 'kek');
   await writeFile(kekFile, randomBytes(32).toString('base64'), { mode: 0o600, flag: args.keep ? 'a' : 'w' });
-  const env = { ...process.env, MESH_DEMO_KEYRING: resolve(dir, 'keyring.json'), MESH_DEMO_KEK_FILE: kekFile };
+  const env = {
+    ...process.env,
+    MESH_DEMO_KEYRING: resolve(dir, 'keyring.json'),
+    MESH_DEMO_KEK_FILE: kekFile,
+  };
 
   // The first service creates the keyring; the others open it.
   const started = [await startService(SERVICES[0], env)];
   started.push(...(await Promise.all(SERVICES.slice(1).map((name) => startService(name, env)))));
   const ports = Object.fromEntries(started.map((s) => [s.ready.name, s.ready.port]));
   for (const s of started) s.child.send({ type: 'peers', peers: ports });
-  console.log(`mesh-demo: ${SERVICES.join(', ')} on 127.0.0.1 (${Object.values(ports).join(', ')}); keyring ${env.MESH_DEMO_KEYRING}`);
-  console.log(`mesh-demo: ${concurrency} callers for ${durationMs / 1000} s, a rotation every ${rotateEveryMs} ms`);
+  console.log(
+    `mesh-demo: ${SERVICES.join(', ')} on 127.0.0.1 (${Object.values(ports).join(', ')}); keyring ${env.MESH_DEMO_KEYRING}`,
+  );
+  console.log(
+    `mesh-demo: ${concurrency} callers for ${durationMs / 1000} s, a rotation every ${rotateEveryMs} ms`,
+  );
 
   let ok = 0;
   let failed = 0;

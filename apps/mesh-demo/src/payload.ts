@@ -17,7 +17,11 @@ export function orderPayload(id: number, lines: number): string {
   }
   return JSON.stringify({
     orderId: `ord-${id}`,
-    customer: { id: `cus-${id % 997}`, email: `customer${id % 997}@example.com`, tier: id % 4 ? 'standard' : 'gold' },
+    customer: {
+      id: `cus-${id % 997}`,
+      email: `customer${id % 997}@example.com`,
+      tier: id % 4 ? 'standard' : 'gold',
+    },
     currency: 'EUR',
     items,
     createdAt: new Date(1_700_000_000_000 + id * 1000).toISOString(),

@@ -29,7 +29,11 @@ type ControlMessage = { type: 'peers'; peers: Record<string, number> } | { type:
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 function readEnv(): ServiceEnv {
-  const { MESH_DEMO_SERVICE: name, MESH_DEMO_KEYRING: keyringPath, MESH_DEMO_KEK_FILE: kekFile } = process.env;
+  const {
+    MESH_DEMO_SERVICE: name,
+    MESH_DEMO_KEYRING: keyringPath,
+    MESH_DEMO_KEK_FILE: kekFile,
+  } = process.env;
   if (!name || !keyringPath || !kekFile) throw new Error('service.ts is started by main.ts (missing env)');
   return { name, keyringPath, kekFile };
 }
@@ -49,7 +53,13 @@ async function readBody(req: IncomingMessage): Promise<Uint8Array> {
 function post(port: number, path: string, body: Uint8Array, headers: Record<string, string>) {
   return new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path, method: 'POST', headers: { ...headers, 'content-length': body.length } },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        headers: { ...headers, 'content-length': body.length },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -101,8 +111,14 @@ async function main(): Promise<void> {
     if (req.method === 'POST' && url.pathname === '/inbox') {
       // Peer traffic: the body is bound to the route it claims; a body replayed on another route fails.
       const from = String(req.headers['x-mesh-from'] ?? '');
-      const order = JSON.parse(await enc.decryptToString(await readBody(req), { context: `${from}->${env.name}` }));
-      const receipt = JSON.stringify({ orderId: order.orderId, acceptedBy: env.name, lines: order.items.length });
+      const order = JSON.parse(
+        await enc.decryptToString(await readBody(req), { context: `${from}->${env.name}` }),
+      );
+      const receipt = JSON.stringify({
+        orderId: order.orderId,
+        acceptedBy: env.name,
+        lines: order.items.length,
+      });
       const sealed = await enc.encrypt(receipt, { context: `${env.name}->${from}` });
       return reply(res, 200, sealed, 'application/octet-stream');
     }
@@ -117,7 +133,12 @@ async function main(): Promise<void> {
       if (answer.status !== 200) return reply(res, 502, answer.body.toString('utf8'));
       const receipt = JSON.parse(await enc.decryptToString(answer.body, { context: `${to}->${env.name}` }));
       if (receipt.orderId !== `ord-${id}`) return reply(res, 502, 'receipt does not match the order');
-      return reply(res, 200, JSON.stringify({ bytes: payload.length, sealed: sealed.length }), 'application/json');
+      return reply(
+        res,
+        200,
+        JSON.stringify({ bytes: payload.length, sealed: sealed.length }),
+        'application/json',
+      );
     }
     return reply(res, 404, 'not found');
   }

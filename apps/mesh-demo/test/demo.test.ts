@@ -41,7 +41,9 @@ describe('sumSamples', () => {
   it('sums only the matching samples of the named metric', () => {
     expect(sumSamples(text, 'mesh_crypto_operations_total')).toBe(13);
     expect(sumSamples(text, 'mesh_crypto_operations_total', { operation: 'encrypt' })).toBe(6);
-    expect(sumSamples(text, 'mesh_crypto_operations_total', { result: 'success', operation: 'decrypt' })).toBe(7);
+    expect(
+      sumSamples(text, 'mesh_crypto_operations_total', { result: 'success', operation: 'decrypt' }),
+    ).toBe(7);
     expect(sumSamples(text, 'mesh_missing')).toBe(0);
   });
 });
