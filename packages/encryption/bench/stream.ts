@@ -165,7 +165,6 @@ export async function runStreamBench(
   const key = randomBytes(32);
   const nonce = randomBytes(12);
   const plain = randomBytes(MiB);
-  const sealed = aesGcmEncrypt(key, nonce, plain);
   const memEncrypt = (mib: number) => () => {
     for (let i = 0; i < mib; i++) aesGcmEncrypt(key, nonce, plain);
   };
