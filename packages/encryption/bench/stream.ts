@@ -18,6 +18,8 @@ import { aesGcmDecrypt, aesGcmEncrypt, randomBytes } from '@mesh/crypto-core';
 import { KeyManager, MemoryKeyStore } from '@mesh/keys';
 import { NoopCollector } from '@mesh/metrics';
 import { createNodeDecryptStream, createNodeEncryptStream, type StreamDeps } from '../src/stream/index.js';
+import { SegmentOpener } from '../src/stream/opener.js';
+import { SegmentSealer } from '../src/stream/sealer.js';
 
 const MiB = 1024 * 1024;
 
@@ -232,6 +234,44 @@ export async function runStreamBench(
   );
   rows.push(se, me, sr, mr);
 
+  // Diagnosis: the same engine without Node streams (SegmentSealer/SegmentOpener driven by a loop over
+  // 64 KiB chunks), interleaved with in-memory GCM, to separate the engine's cost from the stream plumbing's.
+  const engine = (roundTripToo: boolean) => () => {
+    const streamKey = randomBytes(32);
+    const prefix = randomBytes(7);
+    const sealer = new SegmentSealer(streamKey.slice(), new Uint8Array(34), prefix, 65_536);
+    const opener = new SegmentOpener(streamKey.slice(), prefix, 65_536);
+    let out = 0;
+    const drain = (b: Uint8Array) => {
+      out += b.length;
+    };
+    const pass = (b: Uint8Array) => {
+      if (b.length === 34) return; // the header: the opener starts after it
+      opener.write(b, drain);
+    };
+    const emit = roundTripToo ? pass : drain;
+    for (let off = 0; off < SLICE; off += 65_536)
+      sealer.write(block.subarray(off % MiB, (off % MiB) + 65_536), emit);
+    sealer.end(emit);
+    if (roundTripToo) opener.end(drain);
+    if (out === 0) throw new Error('engine produced nothing');
+  };
+  const eng = {
+    e: [] as StreamBenchRow[],
+    me: [] as StreamBenchRow[],
+    r: [] as StreamBenchRow[],
+    mr: [] as StreamBenchRow[],
+  };
+  for (let i = 0; i < 8; i++) {
+    await slice(eng.e, engine(false));
+    await slice(eng.me, memEncrypt(SLICE / MiB));
+    await slice(eng.r, engine(true));
+    await slice(eng.mr, memRoundTrip(SLICE / MiB));
+  }
+  const ee = merge('C: engine only (no Node streams) encrypt, 8 x 32 MiB', eng.e);
+  const er = merge('C: engine only (no Node streams) encrypt -> decrypt, 8 x 32 MiB', eng.r);
+  rows.push(ee, er);
+
   // Segment size trade-off (informational).
   for (const segmentSize of [16 * 1024, MiB]) {
     const bytes = 256 * MiB;
@@ -281,6 +321,12 @@ export async function runStreamBench(
     `${ok(r.wall >= 0.8 && r.cpu >= 0.8)}; summed ${r.sumWall.toFixed(2)}x wall, ${r.sumCpu.toFixed(2)}x CPU`;
   console.log(`B: stream encrypt vs in-memory GCM @ 1 MiB: ${show(encryptRatio)}`);
   console.log(`B: stream round trip vs in-memory GCM @ 1 MiB: ${show(roundTripRatio)}`);
+  const engineRatio = (xs: StreamBenchRow[], ys: StreamBenchRow[]) =>
+    median(xs.map((r, k) => mbps(r, 'wall') / mbps(ys[k]!, 'wall'))).toFixed(2);
+  console.log(
+    `C: engine without Node streams vs in-memory (median of pairs, wall): encrypt ${engineRatio(eng.e, eng.me)}x, ` +
+      `round trip ${engineRatio(eng.r, eng.mr)}x (diagnosis, no target)`,
+  );
   return { rows, peakRssGrowthBytes: peakGrowth, encryptRatio, roundTripRatio };
 }
 
