@@ -91,6 +91,18 @@ export const nodeSymmetric: SymmetricBackend = {
         : createDecipheriv(gcmName(key), key, nonce, { authTagLength: tagLength });
     decipher.setAuthTag(ciphertextAndTag.subarray(ctLength));
     if (aad !== undefined && aad.length > 0) decipher.setAAD(aad);
+    if (ctLength <= CHUNK) {
+      // One update: its output is a fresh, unpooled Buffer of exactly ctLength bytes, so hand it back as is
+      // (no second allocation, no copy) once the tag has verified.
+      const plain = decipher.update(ciphertextAndTag.subarray(0, ctLength));
+      try {
+        decipher.final();
+      } catch {
+        plain.fill(0);
+        return undefined;
+      }
+      return plain;
+    }
     const out = allocUninit(ctLength); // GCM is a stream mode: update() writes exactly ctLength bytes
     const o = pump((c) => decipher.update(c), ciphertextAndTag.subarray(0, ctLength), out, 0);
     try {
