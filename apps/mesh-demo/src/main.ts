@@ -5,7 +5,7 @@
  * sealed keyring in a `FileKeyStore` (the embedded default). While traffic flows, keys are rotated again and
  * again through different services; the demo counts requests and fails (exit 1) if a single one failed.
  *
- *   pnpm demo [-- --duration 8 --concurrency 8 --rotate-every 500 --dir .mesh/demo]
+ *   pnpm demo [--duration 8 --concurrency 8 --rotate-every 500 --dir .mesh/demo]
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +26,8 @@ interface Ready {
 }
 
 const { values: args } = parseArgs({
+  // `pnpm demo -- --duration 20` passes the `--` through: drop it.
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
   options: {
     duration: { type: 'string', default: '8' },
     concurrency: { type: 'string', default: '8' },
