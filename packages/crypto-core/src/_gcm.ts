@@ -108,3 +108,46 @@ export function gcmOpen(
   if (plaintext === undefined) throw new DecryptionError();
   return plaintext;
 }
+
+/** Ciphertext and tag of a detached seal; each array owns its memory. */
+export interface GcmSealed {
+  readonly ciphertext: Uint8Array;
+  readonly tag: Uint8Array;
+}
+
+/** Seal into two new arrays, `ciphertext` and `tag` (the backend's own outputs, not copied). */
+export function gcmSealDetached(
+  params: GcmParams,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array | undefined,
+  backend: SymmetricBackend,
+): GcmSealed {
+  checkKeyNonce(params, key, nonce, backend);
+  assertBytes('plaintext', plaintext);
+  assertOptionalBytes('aad', aad);
+  return backend.gcmSeal(key, nonce, plaintext, aad);
+}
+
+/** Open `ciphertext` under a detached `tag`; every authentication failure throws the one {@link DecryptionError}. */
+export function gcmOpenDetached(
+  params: GcmParams,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  tag: Uint8Array,
+  aad: Uint8Array | undefined,
+  backend: SymmetricBackend,
+): Uint8Array {
+  checkKeyNonce(params, key, nonce, backend);
+  assertBytes('ciphertext', ciphertext);
+  assertBytes('tag', tag);
+  assertOptionalBytes('aad', aad);
+  // A tag of any other length cannot be authentic (a truncated tag is a forgery aid, SP 800-38D §5.2.1.2):
+  // the same error as a bad tag, no oracle on the reason.
+  if (tag.length !== params.tagLength) throw new DecryptionError();
+  const plaintext = backend.gcmOpenDetached(key, nonce, ciphertext, tag, aad);
+  if (plaintext === undefined) throw new DecryptionError();
+  return plaintext;
+}

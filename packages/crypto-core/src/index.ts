@@ -15,6 +15,7 @@
  */
 
 export { AES_BLOCK_LENGTH, aesCbcDecrypt, aesCbcEncrypt } from './aes-cbc.js';
+export type { AesGcmSealed } from './aes-gcm.js';
 // AES-GCM, AES-CBC, HMAC, SHA-256
 export {
   AES_256_KEY_LENGTH,
@@ -23,6 +24,8 @@ export {
   aesGcmDecrypt,
   aesGcmEncrypt,
   aesGcmEncryptInto,
+  aesGcmOpenDetached,
+  aesGcmSeal,
 } from './aes-gcm.js';
 export type {
   BackendName,

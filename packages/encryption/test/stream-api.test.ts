@@ -252,10 +252,13 @@ describe('keys and failures', () => {
         },
       }),
     );
-    // The header on its own, then one chunk per sealed segment.
-    expect(out.map((c) => c.length)).toEqual([34, ...new Array(10).fill(1016)]);
+    // The header on its own, then each sealed segment as two chunks: its ciphertext, then its tag.
+    expect(out.map((c) => c.length)).toEqual([34, ...new Array(10).fill([1000, 16]).flat()]);
     expect(new Set(out.map((c) => c.buffer)).size).toBe(out.length);
     const back = await runWeb(createWebDecryptStream(ring.deps), [concat(out)]);
     expect(Buffer.compare(back, payload(10_000, 8))).toBe(0);
+    // Fed those very chunks (ciphertext and tag apart), the decryptor opens them as they are.
+    const again = await runWeb(createWebDecryptStream(ring.deps), out);
+    expect(Buffer.compare(again, payload(10_000, 8))).toBe(0);
   });
 });

@@ -45,6 +45,27 @@ export interface SymmetricBackend {
     aad: Uint8Array | undefined,
     tagLength: number,
   ): Uint8Array | undefined;
+  /**
+   * AES-GCM seal with a detached 16-byte tag. Both arrays are fresh and own their whole `ArrayBuffer` (no
+   * shared pool): the node backend hands back node:crypto's own outputs without copying them.
+   */
+  gcmSeal(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array | undefined,
+  ): { ciphertext: Uint8Array; tag: Uint8Array };
+  /**
+   * AES-GCM open with a detached tag (`tag.length` bytes, already checked against the wrapper's tag length).
+   * Returns the plaintext, or `undefined` when authentication fails.
+   */
+  gcmOpenDetached(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ciphertext: Uint8Array,
+    tag: Uint8Array,
+    aad: Uint8Array | undefined,
+  ): Uint8Array | undefined;
   /** AES-CBC with PKCS#7 padding. */
   cbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /**

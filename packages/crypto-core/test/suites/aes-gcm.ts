@@ -1,8 +1,15 @@
 /** AES-GCM suite, run once per backend: every Wycheproof vector the backend supports, plus API checks. */
 import { aesGcmVectors, eachTest } from '@mesh/test-vectors';
 import { describe, expect, it } from 'vitest';
-import { type GcmParams, gcmOpen, gcmSeal } from '../../src/_gcm.js';
-import { aesGcmDecrypt, aesGcmEncrypt, aesGcmEncryptInto, type SymmetricBackend } from '../../src/index.js';
+import { type GcmParams, gcmOpen, gcmOpenDetached, gcmSeal, gcmSealDetached } from '../../src/_gcm.js';
+import {
+  aesGcmDecrypt,
+  aesGcmEncrypt,
+  aesGcmEncryptInto,
+  aesGcmOpenDetached,
+  aesGcmSeal,
+  type SymmetricBackend,
+} from '../../src/index.js';
 import { expectCode, hex, reportVectors, unhex } from '../helpers.js';
 
 const FILE = 'aes_gcm_test.json';
@@ -29,6 +36,10 @@ export function aesGcmSuite(backend: SymmetricBackend): void {
         if (!supported(group.ivSize)) {
           // Not applicable on this backend: it must refuse with a typed error, never produce output.
           expectCode(() => gcmSeal(VECTOR_PARAMS, key, iv, msg, aad, backend), 'ERR_UNSUPPORTED_ALGORITHM');
+          expectCode(
+            () => gcmSealDetached(VECTOR_PARAMS, key, iv, msg, aad, backend),
+            'ERR_UNSUPPORTED_ALGORITHM',
+          );
           continue;
         }
         ran++;
@@ -42,10 +53,27 @@ export function aesGcmSuite(backend: SymmetricBackend): void {
             ? aesGcmDecrypt(key, iv, sealed, aad, backend)
             : gcmOpen(VECTOR_PARAMS, key, iv, sealed, aad, backend);
           expect(hex(opened), label).toBe(test.msg);
+          // The detached entry points: same bytes, ciphertext and tag apart.
+          const detached = publicApi
+            ? aesGcmSeal(key, iv, msg, aad, backend)
+            : gcmSealDetached(VECTOR_PARAMS, key, iv, msg, aad, backend);
+          expect(hex(detached.ciphertext), label).toBe(test.ct);
+          expect(hex(detached.tag), label).toBe(test.tag);
+          const ct = unhex(test.ct);
+          const tag = unhex(test.tag);
+          const openedDetached = publicApi
+            ? aesGcmOpenDetached(key, iv, ct, tag, aad, backend)
+            : gcmOpenDetached(VECTOR_PARAMS, key, iv, ct, tag, aad, backend);
+          expect(hex(openedDetached), label).toBe(test.msg);
         } else if (iv.length === 0) {
           // SP 800-38D §5.2.1.1: an empty IV is not allowed; refused before any work.
           expectCode(() => gcmSeal(VECTOR_PARAMS, key, iv, msg, aad, backend), 'ERR_INVALID_INPUT');
           expectCode(() => gcmOpen(VECTOR_PARAMS, key, iv, sealed, aad, backend), 'ERR_INVALID_INPUT');
+          expectCode(() => gcmSealDetached(VECTOR_PARAMS, key, iv, msg, aad, backend), 'ERR_INVALID_INPUT');
+          expectCode(
+            () => gcmOpenDetached(VECTOR_PARAMS, key, iv, unhex(test.ct), unhex(test.tag), aad, backend),
+            'ERR_INVALID_INPUT',
+          );
         } else {
           expect(test.result, label).toBe('invalid');
           expectCode(
@@ -53,6 +81,15 @@ export function aesGcmSuite(backend: SymmetricBackend): void {
               publicApi
                 ? aesGcmDecrypt(key, iv, sealed, aad, backend)
                 : gcmOpen(VECTOR_PARAMS, key, iv, sealed, aad, backend),
+            'ERR_DECRYPTION_FAILED',
+          );
+          const ct = unhex(test.ct);
+          const tag = unhex(test.tag);
+          expectCode(
+            () =>
+              publicApi
+                ? aesGcmOpenDetached(key, iv, ct, tag, aad, backend)
+                : gcmOpenDetached(VECTOR_PARAMS, key, iv, ct, tag, aad, backend),
             'ERR_DECRYPTION_FAILED',
           );
         }
@@ -108,7 +145,71 @@ export function aesGcmSuite(backend: SymmetricBackend): void {
         const sealed = aesGcmEncrypt(key, nonce, msg, 'ctx', backend);
         expect(sealed.length).toBe(n + 16);
         expect(hex(aesGcmDecrypt(key, nonce, sealed, 'ctx', backend))).toBe(hex(msg));
+        const { ciphertext, tag } = aesGcmSeal(key, nonce, msg, 'ctx', backend);
+        expect(hex(ciphertext) + hex(tag)).toBe(hex(sealed));
+        expect(hex(aesGcmOpenDetached(key, nonce, ciphertext, tag, 'ctx', backend))).toBe(hex(msg));
+        // Views into one array (how a stream hands them over) open the same.
+        const ct = sealed.subarray(0, n);
+        expect(hex(aesGcmOpenDetached(key, nonce, ct, sealed.subarray(n), 'ctx', backend))).toBe(hex(msg));
       }
+    });
+
+    it('detached seal: two arrays that each own their memory, nothing else behind .buffer', () => {
+      const key = new Uint8Array(32).fill(3);
+      const nonce = new Uint8Array(12).fill(4);
+      for (const n of [0, 1, 100, 65_536, 65_537, 200_000]) {
+        const { ciphertext, tag } = aesGcmSeal(key, nonce, new Uint8Array(n).fill(5), undefined, backend);
+        expect(ciphertext.length).toBe(n);
+        expect(tag.length).toBe(16);
+        for (const a of [ciphertext, tag]) {
+          expect(Object.getPrototypeOf(a)).toBe(Uint8Array.prototype);
+          expect(a.byteOffset).toBe(0);
+          expect(a.buffer.byteLength).toBe(a.length);
+        }
+        expect(ciphertext.buffer).not.toBe(tag.buffer);
+      }
+    });
+
+    it('detached open: every flipped bit, a wrong tag length or a swapped part fails with the one error', () => {
+      const key = new Uint8Array(32).fill(6);
+      const nonce = new Uint8Array(12).fill(7);
+      const { ciphertext, tag } = aesGcmSeal(key, nonce, 'attack at dawn', 'aad', backend);
+      for (let bit = 0; bit < (ciphertext.length + 16) * 8; bit++) {
+        const ct = ciphertext.slice();
+        const t = tag.slice();
+        const i = bit >> 3;
+        if (i < ct.length) ct[i]! ^= 1 << (bit & 7);
+        else t[i - ct.length]! ^= 1 << (bit & 7);
+        expectCode(() => aesGcmOpenDetached(key, nonce, ct, t, 'aad', backend), 'ERR_DECRYPTION_FAILED');
+      }
+      expectCode(
+        () => aesGcmOpenDetached(key, nonce, ciphertext, tag.subarray(0, 12), 'aad', backend),
+        'ERR_DECRYPTION_FAILED',
+      );
+      expectCode(
+        () => aesGcmOpenDetached(key, nonce, ciphertext, new Uint8Array(17), 'aad', backend),
+        'ERR_DECRYPTION_FAILED',
+      );
+      expectCode(
+        () => aesGcmOpenDetached(key, nonce, tag, ciphertext, 'aad', backend),
+        'ERR_DECRYPTION_FAILED',
+      );
+      expectCode(
+        () => aesGcmOpenDetached(key, nonce, ciphertext, tag, 'aae', backend),
+        'ERR_DECRYPTION_FAILED',
+      );
+      expectCode(
+        () => aesGcmOpenDetached(key, nonce, ciphertext, 'tag' as unknown as Uint8Array, 'aad', backend),
+        'ERR_INVALID_INPUT',
+      );
+      expectCode(
+        () => aesGcmOpenDetached(key, new Uint8Array(11), ciphertext, tag, 'aad', backend),
+        'ERR_INVALID_INPUT',
+      );
+      expectCode(() => aesGcmSeal(new Uint8Array(31), nonce, 'x', undefined, backend), 'ERR_INVALID_INPUT');
+      expect(new TextDecoder().decode(aesGcmOpenDetached(key, nonce, ciphertext, tag, 'aad', backend))).toBe(
+        'attack at dawn',
+      );
     });
 
     it('refuses bad lengths with ERR_INVALID_INPUT and short input with ERR_DECRYPTION_FAILED', () => {

@@ -85,23 +85,39 @@ export const forgeSymmetric: SymmetricBackend = {
     return writeBinary(cipher.mode.tag.getBytes(), out, o);
   },
 
+  gcmSeal(key, nonce, plaintext, aad) {
+    const sealed = new Uint8Array(plaintext.length + 16);
+    forgeSymmetric.gcmSealInto(key, nonce, plaintext, aad, sealed, 0);
+    // Two arrays that each own their memory (a subarray would keep the other part reachable via `.buffer`).
+    return { ciphertext: sealed.slice(0, plaintext.length), tag: sealed.slice(plaintext.length) };
+  },
+
   gcmOpen(key, nonce, ciphertextAndTag, aad, tagLength) {
     const ctLength = ciphertextAndTag.length - tagLength;
-    const tag = toBinary(ciphertextAndTag.subarray(ctLength));
+    return forgeSymmetric.gcmOpenDetached(
+      key,
+      nonce,
+      ciphertextAndTag.subarray(0, ctLength),
+      ciphertextAndTag.subarray(ctLength),
+      aad,
+    );
+  },
+
+  gcmOpenDetached(key, nonce, ciphertext, tag, aad) {
     const decipher = forge.cipher.createDecipher('AES-GCM', toBinary(key));
     // forge compares tags with `!==` (early exit). Give it a dummy tag, ignore its verdict and compare the
     // computed tag ourselves in constant time.
     decipher.start({
       iv: toBinary(nonce),
       additionalData: aad ? toBinary(aad) : '',
-      tagLength: tagLength * 8,
-      tag: forge.util.createBuffer('\0'.repeat(tagLength)),
+      tagLength: tag.length * 8,
+      tag: forge.util.createBuffer('\0'.repeat(tag.length)),
     });
-    decipher.update(forge.util.createBuffer(toBinary(ciphertextAndTag.subarray(0, ctLength))));
+    decipher.update(forge.util.createBuffer(toBinary(ciphertext)));
     decipher.finish();
     const computed = decipher.mode.tag.getBytes();
     const plaintext = decipher.output.getBytes();
-    return equalBinary(computed, tag) ? fromBinary(plaintext) : undefined;
+    return equalBinary(computed, toBinary(tag)) ? fromBinary(plaintext) : undefined;
   },
 
   cbcEncrypt(key, iv, plaintext) {
