@@ -50,6 +50,20 @@ export function aesCbcSuite(backend: SymmetricBackend): void {
       expectCode(() => aesCbcDecrypt(key, iv, ct, backend), 'ERR_DECRYPTION_FAILED');
     });
 
+    it('round-trips sizes around block and 64 KiB boundaries; the padding room behind the view is zeroed', () => {
+      const key = new Uint8Array(32).fill(8);
+      const iv = new Uint8Array(16).fill(9);
+      for (const n of [0, 1, 15, 16, 17, 65_519, 65_535, 65_536, 65_537, 200_001]) {
+        const msg = new Uint8Array(n).map((_, i) => (i * 7) & 0xff);
+        const ct = aesCbcEncrypt(key, iv, msg, backend);
+        expect(ct.length).toBe((Math.floor(n / 16) + 1) * 16);
+        const plain = aesCbcDecrypt(key, iv, ct, backend);
+        expect(hex(plain)).toBe(hex(msg));
+        const behind = new Uint8Array(plain.buffer, plain.byteOffset + plain.length);
+        expect(behind.every((b) => b === 0)).toBe(true);
+      }
+    });
+
     it('refuses bad lengths', () => {
       expectCode(
         () => aesCbcEncrypt(new Uint8Array(15), new Uint8Array(16), 'x', backend),

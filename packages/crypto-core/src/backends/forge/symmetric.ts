@@ -7,6 +7,7 @@
  * @module
  */
 import * as forgeNs from 'node-forge';
+import { pkcs7PaddingLength } from '../../_pkcs7.js';
 import type { SymmetricBackend } from '../types.js';
 import { fromBinary, toBinary, writeBinary } from './binary.js';
 
@@ -48,22 +49,6 @@ function equalBinary(a: string, b: string): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
-}
-
-/**
- * Length of the PKCS#7 padding (RFC 5652 §6.3) at the end of `block` (16 bytes), or 0 when invalid.
- * Branch-free over the block's bytes: forge's own `unpad` accepts any count up to 64 without checking the
- * padding bytes, which Wycheproof's invalid-padding vectors catch.
- */
-function pkcs7PaddingLength(block: Uint8Array): number {
-  const n = block[15]!;
-  let bad = ((n - 1) >>> 31) | ((16 - n) >>> 31); // n == 0 or n > 16
-  for (let i = 0; i < 16; i++) {
-    // For positions inside the padding (i >= 16 - n) the byte must equal n.
-    const inPad = ((15 - i - n) >>> 31) & 1;
-    bad |= inPad & (((block[i]! ^ n) + 255) >>> 8); // 1 iff the byte differs from n
-  }
-  return bad ? 0 : n;
 }
 
 /** The node-forge symmetric backend. */
@@ -147,6 +132,7 @@ export const forgeSymmetric: SymmetricBackend = {
       padded.fill(0);
       return undefined;
     }
+    padded.fill(0, padded.length - pad); // the padding's room behind the view, as on the node backend
     return padded.subarray(0, padded.length - pad);
   },
 
