@@ -104,7 +104,14 @@ export function gcmOpen(
   assertOptionalBytes('aad', aad);
   // Too short to hold a tag: cannot be authentic. Same error as a bad tag (no oracle on the reason).
   if (ciphertextAndTag.length < params.tagLength) throw new DecryptionError();
-  const plaintext = backend.gcmOpen(key, nonce, ciphertextAndTag, aad, params.tagLength);
+  const ctLength = ciphertextAndTag.length - params.tagLength;
+  const plaintext = backend.gcmOpenDetached(
+    key,
+    nonce,
+    ciphertextAndTag.subarray(0, ctLength),
+    ciphertextAndTag.subarray(ctLength),
+    aad,
+  );
   if (plaintext === undefined) throw new DecryptionError();
   return plaintext;
 }

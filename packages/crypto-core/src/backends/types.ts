@@ -35,17 +35,6 @@ export interface SymmetricBackend {
     outOffset: number,
   ): number;
   /**
-   * AES-GCM open with a tag of `tagLength` bytes at the end of `ciphertextAndTag`.
-   * Returns the plaintext, or `undefined` when authentication fails (the wrapper throws the typed error).
-   */
-  gcmOpen(
-    key: Uint8Array,
-    nonce: Uint8Array,
-    ciphertextAndTag: Uint8Array,
-    aad: Uint8Array | undefined,
-    tagLength: number,
-  ): Uint8Array | undefined;
-  /**
    * AES-GCM seal with a detached 16-byte tag. Both arrays are fresh and own their whole `ArrayBuffer` (no
    * shared pool): the node backend hands back node:crypto's own outputs without copying them.
    */

@@ -77,17 +77,6 @@ export const forgeSymmetric: SymmetricBackend = {
     return { ciphertext: sealed.slice(0, plaintext.length), tag: sealed.slice(plaintext.length) };
   },
 
-  gcmOpen(key, nonce, ciphertextAndTag, aad, tagLength) {
-    const ctLength = ciphertextAndTag.length - tagLength;
-    return forgeSymmetric.gcmOpenDetached(
-      key,
-      nonce,
-      ciphertextAndTag.subarray(0, ctLength),
-      ciphertextAndTag.subarray(ctLength),
-      aad,
-    );
-  },
-
   gcmOpenDetached(key, nonce, ciphertext, tag, aad) {
     const decipher = forge.cipher.createDecipher('AES-GCM', toBinary(key));
     // forge compares tags with `!==` (early exit). Give it a dummy tag, ignore its verdict and compare the

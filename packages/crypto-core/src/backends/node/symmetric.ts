@@ -122,17 +122,6 @@ export const nodeSymmetric: SymmetricBackend = {
     return { ciphertext, tag: own(cipher.getAuthTag()) };
   },
 
-  gcmOpen(key, nonce, ciphertextAndTag, aad, tagLength) {
-    const ctLength = ciphertextAndTag.length - tagLength;
-    return nodeSymmetric.gcmOpenDetached(
-      key,
-      nonce,
-      ciphertextAndTag.subarray(0, ctLength),
-      ciphertextAndTag.subarray(ctLength),
-      aad,
-    );
-  },
-
   gcmOpenDetached(key, nonce, ciphertext, tag, aad) {
     const decipher =
       tag.length === 16
