@@ -22,7 +22,7 @@ import { base64UrlEncode, randomBytes, sha256, utf8Encode } from '@mesh/crypto-c
 import { fsyncDir, writeDurably } from './_atomic-file.js';
 import { acquireFileLock } from './_file-lock.js';
 import { KeyStoreError } from './errors.js';
-import { canonicalJson, parseStoredKeyring } from './keyring.js';
+import { canonicalJson, documentToStore, parseStoredKeyring } from './keyring.js';
 import type { KeyStore, StoredKeyring } from './types.js';
 
 /** Format tag of the file wrapper around a keyring document. */
@@ -107,8 +107,7 @@ export class FileKeyStore implements KeyStore {
     next: StoredKeyring,
   ): Promise<boolean> {
     this.checkOpen();
-    const doc = parseStoredKeyring(next);
-    if (doc.name !== name) throw new KeyStoreError('ERR_CONFIG_INVALID', 'document name differs from key');
+    const doc = documentToStore(name, next);
     const text = serialize(doc);
     await this.ensureDir();
     const lock = await acquireFileLock(this.lockPath, {

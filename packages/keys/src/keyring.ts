@@ -209,6 +209,18 @@ function validateKey(v: unknown, i: number): StoredKey {
 }
 
 /**
+ * The document a key store is asked to write under `name`: validated, and refused when it names another
+ * keyring (a store keys documents by name, so a mismatch would file one keyring under another's name).
+ *
+ * @throws {KeyStoreError} `ERR_KEYSTORE_CORRUPT` (structure), `ERR_CONFIG_INVALID` (name mismatch).
+ */
+export function documentToStore(name: string, next: StoredKeyring): StoredKeyring {
+  const doc = parseStoredKeyring(next);
+  if (doc.name !== name) throw new KeyStoreError('ERR_CONFIG_INVALID', 'document name differs from key');
+  return doc;
+}
+
+/**
  * Validates untrusted JSON as a {@link StoredKeyring} (structure only; the MAC is checked with the KEK by
  * {@link verifyDocument}). Returns a fresh object holding only known fields.
  *

@@ -5,7 +5,7 @@
  * @module
  */
 import { KeyStoreError } from './errors.js';
-import { canonicalJson, parseStoredKeyring } from './keyring.js';
+import { canonicalJson, documentToStore, parseStoredKeyring } from './keyring.js';
 import type { KeyStore, StoredKeyring } from './types.js';
 
 /**
@@ -35,8 +35,7 @@ export class MemoryKeyStore implements KeyStore {
     next: StoredKeyring,
   ): Promise<boolean> {
     this.checkOpen();
-    const doc = parseStoredKeyring(next);
-    if (doc.name !== name) throw new KeyStoreError('ERR_CONFIG_INVALID', 'document name differs from key');
+    const doc = documentToStore(name, next);
     const current = this.docs.get(name);
     const currentVersion = current === undefined ? undefined : (JSON.parse(current) as StoredKeyring).version;
     if (currentVersion !== expectedVersion) return false;
