@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { allocUninit } from './_alloc.js';
 import { assertBytes, isIntegerIn } from './_assert.js';
 import { defaultBackend } from './backends/default.js';
 import type { SymmetricBackend } from './backends/types.js';
@@ -164,17 +165,25 @@ export function base64UrlDecode(text: string): Uint8Array {
   ) {
     throw invalidBase64();
   }
-  const decoded = Buffer.from(text, 'base64url');
-  if (decoded.length !== Math.floor((end * 3) / 4)) throw invalidBase64();
+  // Decoded straight into fresh, unpooled memory: `Buffer.from(text, 'base64url')` would leave the bytes
+  // (often a key) in Node's shared pool, readable through any later pooled Buffer's `.buffer`.
+  const expected = Math.floor((end * 3) / 4);
+  const out = allocUninit(expected);
+  const written =
+    expected === 0 ? 0 : Buffer.from(out.buffer, 0, expected).write(text.slice(0, end), 'base64url');
+  if (written !== expected) {
+    out.fill(0);
+    throw invalidBase64();
+  }
   if (rem !== 0) {
     const last = BASE64URL_VALUE(text.charCodeAt(end - 1));
     // 2 chars carry 8 bits (4 spare), 3 chars carry 16 bits (2 spare); spare bits must be zero.
-    if ((rem === 2 && (last & 0x0f) !== 0) || (rem === 3 && (last & 0x03) !== 0)) throw invalidBase64();
+    if ((rem === 2 && (last & 0x0f) !== 0) || (rem === 3 && (last & 0x03) !== 0)) {
+      out.fill(0);
+      throw invalidBase64();
+    }
   }
-  // Small results come from Node's shared Buffer pool: copy, so `.buffer` exposes nothing else.
-  return decoded.byteLength === decoded.buffer.byteLength
-    ? new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength)
-    : new Uint8Array(decoded);
+  return out;
 }
 
 function invalidBase64(): MeshCryptoError {

@@ -268,13 +268,12 @@ function parseRsaPrivateKey(der: Uint8Array): RsaPrivateKey {
   if (!consistent) throw invalid('RSA private key components are inconsistent');
 
   // Re-encode canonically: PrivateKeyInfo v0 { rsaEncryption NULL, OCTET STRING RSAPrivateKey }.
-  const rsaPrivateKey = derTlv(TAG.SEQUENCE, derSmallInteger(0), ...parts.map(derUnsignedInteger));
-  const pkcs8Der = derTlv(
-    TAG.SEQUENCE,
-    derSmallInteger(0),
-    RSA_ALGORITHM_ID,
-    derTlv(TAG.OCTET_STRING, rsaPrivateKey),
-  );
+  const encodedParts = parts.map(derUnsignedInteger);
+  const rsaPrivateKey = derTlv(TAG.SEQUENCE, derSmallInteger(0), ...encodedParts);
+  const octets = derTlv(TAG.OCTET_STRING, rsaPrivateKey);
+  const pkcs8Der = derTlv(TAG.SEQUENCE, derSmallInteger(0), RSA_ALGORITHM_ID, octets);
+  // The intermediate encodings are copies of the private key: only pkcs8Der is kept.
+  for (const temporary of [...encodedParts, rsaPrivateKey, octets]) temporary.fill(0);
   // pkcs8Der is non-enumerable so that logging or serialising the key object does not print key material.
   const key = { bits: publicKey.bits, publicKey } as RsaPrivateKey;
   Object.defineProperty(key, 'pkcs8Der', { value: pkcs8Der, enumerable: false });
@@ -344,13 +343,18 @@ export function importRsaPublicKey(pem: string | Uint8Array): RsaPublicKey {
 export function importRsaPrivateKey(pem: string | Uint8Array): RsaPrivateKey {
   if (typeof pem === 'string') {
     const block = pemDecode(pem);
-    if (block.label === 'RSA PRIVATE KEY')
-      return parsing('PKCS#1 private key', () => parseRsaPrivateKey(block.der));
-    if (block.label === 'ENCRYPTED PRIVATE KEY') {
-      throw invalid('the private key is encrypted: call decryptPrivateKeyPem first');
+    try {
+      if (block.label === 'RSA PRIVATE KEY')
+        return parsing('PKCS#1 private key', () => parseRsaPrivateKey(block.der));
+      if (block.label === 'ENCRYPTED PRIVATE KEY') {
+        throw invalid('the private key is encrypted: call decryptPrivateKeyPem first');
+      }
+      if (block.label !== 'PRIVATE KEY') throw invalid('expected a PEM block labelled "PRIVATE KEY"');
+      return importPkcs8(block.der);
+    } finally {
+      // The decoded DER is our temporary copy of the private key: the key object holds its own canonical one.
+      block.der.fill(0);
     }
-    if (block.label !== 'PRIVATE KEY') throw invalid('expected a PEM block labelled "PRIVATE KEY"');
-    return importPkcs8(block.der);
   }
   if (!(pem instanceof Uint8Array)) throw invalid('private key must be PEM text or PKCS#8 DER bytes');
   return importPkcs8(pem);

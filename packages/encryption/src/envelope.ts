@@ -196,7 +196,7 @@ export function sealGcmEnvelope(
     out,
     HEADER_LENGTH + AES_GCM_NONCE_LENGTH,
   );
-  // Defensive: an allocUnsafe'd buffer must be fully written before it leaves this function.
+  // Defensive: an uninitialised buffer must be fully written before it leaves this function.
   if (end !== out.length) throw new Error('internal: GCM output length mismatch');
   return out;
 }
@@ -253,9 +253,15 @@ export function readHybridBody(envelope: Uint8Array): HybridBody {
   return { wrappedKey: envelope.subarray(start, start + wrappedLength), gcmOffset: start + wrappedLength };
 }
 
-/** `Buffer.allocUnsafe` when available (pooled below 4 KiB; every byte is written before use). */
+/**
+ * A fresh array for an envelope that owns its whole `ArrayBuffer`. `Buffer.allocUnsafeSlow`, never
+ * `Buffer.allocUnsafe`: below 4 KiB the latter slices Node's shared pool, and the envelope's `.buffer` would
+ * then expose whatever else lives there (other callers' plaintexts, keys). Every byte is written before use.
+ */
 function allocate(length: number): Uint8Array {
-  return typeof Buffer === 'function' ? Buffer.allocUnsafe(length) : new Uint8Array(length);
+  if (typeof Buffer !== 'function') return new Uint8Array(length);
+  const b = Buffer.allocUnsafeSlow(length);
+  return new Uint8Array(b.buffer, 0, length);
 }
 
 /** Key length the envelope requires (AES-256). */

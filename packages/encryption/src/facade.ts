@@ -275,6 +275,7 @@ class MeshEncryption implements Encryption {
         return out;
       } finally {
         if (payload !== plaintext) wipe(payload); // the compressed copy is plaintext too
+        if (typeof data === 'string') wipe(plaintext); // our own encoding of the caller's string
       }
     } catch (error) {
       throw this.#failed('encrypt', GCM, t0, bytesIn, error);
@@ -367,6 +368,7 @@ class MeshEncryption implements Encryption {
         return out;
       } finally {
         if (payload !== plaintext) wipe(payload);
+        if (typeof data === 'string') wipe(plaintext);
       }
     } catch (error) {
       throw this.#failed('encrypt_for', algorithm, t0, bytesIn, error);
@@ -649,7 +651,12 @@ class MeshEncryption implements Encryption {
           this.#fernetEnabled();
           const plaintext = plaintextBytes(data);
           bytesIn = plaintext.length;
-          const token = await this.#fernet.encrypt(plaintext);
+          let token: string;
+          try {
+            token = await this.#fernet.encrypt(plaintext);
+          } finally {
+            if (typeof data === 'string') wipe(plaintext);
+          }
           this.#metrics.recordOperation(
             'fernet_encrypt',
             'fernet',

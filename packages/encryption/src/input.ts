@@ -21,11 +21,14 @@ export const FERNET_VERSION_BYTE = 0x80;
 /** ASCII `g`: the first base64url character of any byte 0x80-0x83, so of every Fernet token text. */
 const ASCII_G = 0x67;
 
-/** Plaintext to bytes without copying bytes; strings are UTF-8 encoded. */
+/**
+ * Plaintext to bytes without copying bytes; strings are UTF-8 encoded into a fresh array of their own
+ * (`TextEncoder`, never `Buffer.from`, which would copy the plaintext into Node's shared pool where any later
+ * pooled Buffer's `.buffer` exposes it). The caller wipes that array once sealed.
+ */
 export function plaintextBytes(data: unknown): Uint8Array {
   if (data instanceof Uint8Array) return data;
-  if (typeof data === 'string')
-    return typeof Buffer === 'function' ? Buffer.from(data, 'utf8') : encoder.encode(data);
+  if (typeof data === 'string') return encoder.encode(data);
   throw invalidInput(`plaintext must be a Uint8Array or a string, not ${describe(data)}`);
 }
 
