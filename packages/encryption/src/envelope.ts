@@ -128,7 +128,7 @@ export function writeHeader(
  * Parse and validate the 7-byte header of an envelope, without touching the body.
  *
  * Checks, in order: length (`ERR_TOKEN_MALFORMED`), version and algorithm (`ERR_UNSUPPORTED_ALGORITHM`),
- * unknown flag bits (`ERR_TOKEN_MALFORMED`).
+ * unknown flag bits and the compressed flag on an RSA envelope (`ERR_TOKEN_MALFORMED`).
  *
  * @example
  * ```ts
@@ -142,6 +142,13 @@ export function readHeader(bytes: Uint8Array): EnvelopeHeader {
   if (ALGORITHM_NAMES[algorithm] === undefined) throw unsupported('unknown envelope algorithm');
   const flags = bytes[2]!;
   if ((flags & ~KNOWN_FLAGS) !== 0) throw malformed('envelope has unknown flag bits set');
+  // Anyone with the public key can seal a valid RSA envelope: nothing authenticates its sender, so a
+  // compressed one would let any public-key holder make the key holder inflate up to the bomb limit. RSA
+  // envelopes never carry the flag (encryptFor never sets it); a received one with it set is refused here,
+  // before any decryption or inflation, for every entry point.
+  if ((flags & FLAG_COMPRESSED) !== 0 && isRsaAlgorithm(algorithm)) {
+    throw malformed('RSA envelopes (0x02, 0x04) never set the compressed flag');
+  }
   const keyId = ((bytes[3]! << 24) | (bytes[4]! << 16) | (bytes[5]! << 8) | bytes[6]!) >>> 0;
   return {
     version: ENVELOPE_VERSION,
@@ -150,6 +157,14 @@ export function readHeader(bytes: Uint8Array): EnvelopeHeader {
     keyId,
     compressed: (flags & FLAG_COMPRESSED) !== 0,
   };
+}
+
+/** True for the RSA algorithms (0x02 hybrid, 0x04 direct), whose envelopes anyone with the public key can make. */
+export function isRsaAlgorithm(algorithm: number): boolean {
+  return (
+    algorithm === EnvelopeAlgorithm.HYBRID_RSA_OAEP_AES_256_GCM ||
+    algorithm === EnvelopeAlgorithm.RSA_OAEP_SHA256
+  );
 }
 
 /**

@@ -352,9 +352,13 @@ class MeshEncryption implements Encryption {
       const plaintext = plaintextBytes(data);
       bytesIn = plaintext.length;
       const plan = this.#plan(options);
-      const { payload, flags } = this.#compress(plaintext, plan, options?.compress);
+      if (options?.compress !== undefined && typeof options.compress !== 'boolean') {
+        throw invalidInput('compress must be a boolean');
+      }
+      // Never compressed: an RSA envelope authenticates no sender, so its reader refuses the compressed flag
+      // (any public-key holder could otherwise make it inflate a bomb). See envelope.ts readHeader.
       try {
-        const out = sealForPublicKey(key, payload, flags, plan.contextBytes);
+        const out = sealForPublicKey(key, plaintext, 0, plan.contextBytes);
         algorithm =
           out[1] === EnvelopeAlgorithm.RSA_OAEP_SHA256 ? 'rsa-oaep-sha256' : 'hybrid-rsa-oaep-aes-256-gcm';
         this.#metrics.recordOperation(
@@ -367,7 +371,6 @@ class MeshEncryption implements Encryption {
         );
         return out;
       } finally {
-        if (payload !== plaintext) wipe(payload);
         if (typeof data === 'string') wipe(plaintext);
       }
     } catch (error) {
@@ -394,8 +397,8 @@ class MeshEncryption implements Encryption {
         algorithm = 'hybrid-rsa-oaep-aes-256-gcm';
       }
       const plan = this.#plan(options);
-      const payload = openWithPrivateKey(toPrivateKey(privateKey), envelope, header, plan.contextBytes);
-      const out = header.compressed ? this.#inflate(payload, plan) : payload;
+      // readHeader refused the compressed flag: an RSA payload is never inflated.
+      const out = openWithPrivateKey(toPrivateKey(privateKey), envelope, header, plan.contextBytes);
       this.#metrics.recordOperation(
         'decrypt_with',
         algorithm,

@@ -173,6 +173,21 @@ const CASES: Case[] = [
       ),
   },
   {
+    name: 'RSA envelope (0x02, 0x04) with the compressed flag set',
+    code: 'ERR_TOKEN_MALFORMED',
+    run: (f) =>
+      Promise.all(
+        [f.hybrid, f.direct].map((e) =>
+          codeOf(
+            f.enc.decryptWith(
+              f.privateKeyPem,
+              withBytes(e, (b) => (b[2] = 0x01)),
+            ),
+          ),
+        ),
+      ),
+  },
+  {
     name: 'hybrid wrapped-key length 65535 or 0',
     code: 'ERR_TOKEN_MALFORMED',
     run: (f) =>
