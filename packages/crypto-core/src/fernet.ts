@@ -283,9 +283,14 @@ export class Fernet {
     return readTimestamp(data);
   }
 
-  /** Never reveal key material when logged. */
+  /** Never reveal key material when serialised (the key lives outside the instance anyway). */
   toJSON(): string {
     return 'Fernet';
+  }
+
+  /** Never reveal key material when logged: `util.inspect` shows the class name only. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'Fernet {}';
   }
 }
 
@@ -382,6 +387,16 @@ export class MultiFernet {
     const data = parseToken(token);
     this.#verifyingState(data);
     return readTimestamp(data);
+  }
+
+  /** Never reveal key material when serialised: the number of keys only. */
+  toJSON(): { keys: number } {
+    return { keys: this.#fernets.length };
+  }
+
+  /** Never reveal key material when logged: the number of keys only. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `MultiFernet { keys: ${this.#fernets.length} }`;
   }
 
   #verifyingState(data: Uint8Array): FernetState {

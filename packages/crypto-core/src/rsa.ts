@@ -174,10 +174,23 @@ function spkiFrom(n: Uint8Array, e: Uint8Array): Uint8Array {
   return derTlv(TAG.SEQUENCE, RSA_ALGORITHM_ID, derTlv(TAG.BIT_STRING, new Uint8Array([0]), rsaPublicKey));
 }
 
+/** Node's `util.inspect` hook, by its registered name: crypto-core must not import node:util. */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
+function hex32(id: number): string {
+  return `0x${id.toString(16).padStart(8, '0')}`;
+}
+
 function makePublicKey(n: Uint8Array, e: Uint8Array): RsaPublicKey {
   const bits = checkPublic(n, e);
   const spkiDer = spkiFrom(n, e);
-  const key: RsaPublicKey = Object.freeze({ bits, spkiDer, pem: pemEncode('PUBLIC KEY', spkiDer) });
+  const key = { bits, spkiDer, pem: pemEncode('PUBLIC KEY', spkiDer) } as RsaPublicKey;
+  // Logged, a key is its size and id (what an envelope header names), not 294+ bytes of DER.
+  Object.defineProperty(key, INSPECT, {
+    value: () => `RsaPublicKey { bits: ${bits}, keyId: ${hex32(rsaKeyId(key))} }`,
+    enumerable: false,
+  });
+  Object.freeze(key);
   issuedPublic.add(key);
   return key;
 }
@@ -274,9 +287,14 @@ function parseRsaPrivateKey(der: Uint8Array): RsaPrivateKey {
   const pkcs8Der = derTlv(TAG.SEQUENCE, derSmallInteger(0), RSA_ALGORITHM_ID, octets);
   // The intermediate encodings are copies of the private key: only pkcs8Der is kept.
   for (const temporary of [...encodedParts, rsaPrivateKey, octets]) temporary.fill(0);
-  // pkcs8Der is non-enumerable so that logging or serialising the key object does not print key material.
+  // pkcs8Der is non-enumerable (JSON.stringify and Object.keys skip it), and util.inspect shows size and id
+  // only, even with `showHidden`: logging or serialising the key object never prints key material.
   const key = { bits: publicKey.bits, publicKey } as RsaPrivateKey;
   Object.defineProperty(key, 'pkcs8Der', { value: pkcs8Der, enumerable: false });
+  Object.defineProperty(key, INSPECT, {
+    value: () => `RsaPrivateKey { bits: ${publicKey.bits}, keyId: ${hex32(rsaKeyId(publicKey))} }`,
+    enumerable: false,
+  });
   Object.freeze(key);
   issuedPrivate.add(key);
   return key;

@@ -221,9 +221,16 @@ const DERIVED_CACHE_LIMIT = 256;
 const GCM: CryptoAlgorithm = 'aes-256-gcm';
 const now = (): number => performance.now();
 
+/** Node's `util.inspect` hook, by its registered name. */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
 class MeshEncryption implements Encryption {
-  readonly keys: KeyManager;
-  readonly config: ResolvedConfig;
+  // Everything lives in #private fields, exposed through prototype getters: neither JSON.stringify nor
+  // util.inspect (at any depth, hidden properties included) walks into the key manager, the derived subkeys
+  // or the Fernet instances. What they show is the service and keyring names (toJSON, [INSPECT]).
+  readonly #keys: KeyManager;
+  readonly #config: ResolvedConfig;
+  readonly #fernetApiObject: FernetApi;
   readonly #ownsKeys: boolean;
   readonly #metrics: MetricsCollector;
   readonly #fernet: FernetKeyring;
@@ -232,7 +239,6 @@ class MeshEncryption implements Encryption {
   readonly #streamDeps: StreamDeps;
   readonly #unsubscribe: () => void;
   #closed = false;
-  readonly fernet: FernetApi;
 
   constructor(
     config: ResolvedConfig,
@@ -241,14 +247,37 @@ class MeshEncryption implements Encryption {
     metrics: MetricsCollector,
     clock: (() => number) | undefined,
   ) {
-    this.config = config;
-    this.keys = keys;
+    this.#config = config;
+    this.#keys = keys;
     this.#ownsKeys = ownsKeys;
     this.#metrics = metrics;
     this.#fernet = new FernetKeyring(keys, clock);
     this.#streamDeps = { keys, metrics };
-    this.fernet = this.#fernetApi();
+    this.#fernetApiObject = this.#fernetApi();
     this.#unsubscribe = this.#wireKeyEvents();
+  }
+
+  get keys(): KeyManager {
+    return this.#keys;
+  }
+
+  get config(): ResolvedConfig {
+    return this.#config;
+  }
+
+  get fernet(): FernetApi {
+    return this.#fernetApiObject;
+  }
+
+  /** Serialised, the facade is its names: never the key manager or any key. */
+  toJSON(): { service: string; keyring: string } {
+    return { service: this.#config.service, keyring: this.#config.keyring };
+  }
+
+  /** Logged, the facade is its names: never the key manager or any key. */
+  [INSPECT](): string {
+    const { service, keyring } = this.#config;
+    return `MeshEncryption { service: '${service}', keyring: '${keyring}'${this.#closed ? ', closed' : ''} }`;
   }
 
   // ---- envelope v1 (0x01) ------------------------------------------------------------------------------
@@ -262,7 +291,7 @@ class MeshEncryption implements Encryption {
       const plan = this.#plan(options);
       const { payload, flags } = this.#compress(plaintext, plan, options?.compress);
       try {
-        const key = await this.keys.acquireEncryptionKey('aes-256-gcm');
+        const key = await this.#keys.acquireEncryptionKey('aes-256-gcm');
         const out = sealGcmEnvelope(
           this.#keyFor(key, plan.service),
           key.id,
@@ -315,7 +344,7 @@ class MeshEncryption implements Encryption {
       if (header.algorithm !== EnvelopeAlgorithm.AES_256_GCM) throw wrongEntryPoint(header);
       if (envelope.length < MIN_GCM_ENVELOPE_LENGTH)
         throw malformed('envelope is shorter than nonce and tag');
-      const key = await this.keys.getDecryptionKey(header.keyId, 'aes-256-gcm');
+      const key = await this.#keys.getDecryptionKey(header.keyId, 'aes-256-gcm');
       const payload = openGcmEnvelope(this.#keyFor(key, plan.service), envelope, plan.contextBytes);
       const out = header.compressed ? this.#inflate(payload, plan) : payload;
       this.#metrics.recordOperation(
@@ -457,7 +486,7 @@ class MeshEncryption implements Encryption {
       throw invalidInput("algorithm must be 'aes-256-gcm' or 'fernet'");
     }
     // Without an algorithm the key manager rotates every algorithm it holds, in one keyring version.
-    await this.keys.rotate({
+    await this.#keys.rotate({
       ...(options?.algorithm ? { algorithm: options.algorithm } : {}),
       trigger: 'manual',
     });
@@ -487,14 +516,14 @@ class MeshEncryption implements Encryption {
     this.#unsubscribe();
     for (const entry of this.#derived.values()) for (const k of entry.byService.values()) wipe(k);
     this.#derived.clear();
-    if (this.#ownsKeys) await this.keys.close();
+    if (this.#ownsKeys) await this.#keys.close();
   }
 
   // ---- internals --------------------------------------------------------------------------------------
 
   /** The cached plan of a call: service overrides, effective context and its bytes, compression policy. */
   #plan(options: EncryptOptions | DecryptOptions | undefined): CallPlan {
-    let serviceName = this.config.service;
+    let serviceName = this.#config.service;
     let context: string | undefined;
     if (options !== undefined) {
       if (typeof options !== 'object' || options === null) throw invalidInput('options must be an object');
@@ -515,7 +544,7 @@ class MeshEncryption implements Encryption {
     const cacheKey = context ?? '';
     const hit = byContext.get(cacheKey);
     if (hit !== undefined) return hit;
-    const service = this.config.serviceConfig(serviceName);
+    const service = this.#config.serviceConfig(serviceName);
     const effective = context === undefined || context === '' ? service.context : context;
     if (service.requireContext && (effective === undefined || effective === '')) {
       throw invalidInput(`service ${serviceName} requires a context`);
@@ -524,7 +553,7 @@ class MeshEncryption implements Encryption {
       service,
       context: effective,
       contextBytes: encodeContext(effective),
-      policy: this.config.compressionPolicy(serviceName, effective),
+      policy: this.#config.compressionPolicy(serviceName, effective),
     };
     if (byContext.size >= PLAN_CACHE_LIMIT) byContext.clear();
     byContext.set(cacheKey, plan);
@@ -593,12 +622,12 @@ class MeshEncryption implements Encryption {
     const header = readHeader(envelope);
     if (header.algorithm !== EnvelopeAlgorithm.AES_256_GCM) throw wrongEntryPoint(header);
     if (envelope.length < MIN_GCM_ENVELOPE_LENGTH) throw malformed('envelope is shorter than nonce and tag');
-    const oldKey = await this.keys.getDecryptionKey(header.keyId, 'aes-256-gcm');
+    const oldKey = await this.#keys.getDecryptionKey(header.keyId, 'aes-256-gcm');
     // The payload stays as it was sealed (compressed or not): no inflation, so no bomb to defuse, and the
     // flag is carried over into the new, again authenticated, header.
     const payload = openGcmEnvelope(this.#keyFor(oldKey, plan.service), envelope, plan.contextBytes);
     try {
-      const key = await this.keys.acquireEncryptionKey('aes-256-gcm');
+      const key = await this.#keys.acquireEncryptionKey('aes-256-gcm');
       const out = sealGcmEnvelope(
         this.#keyFor(key, plan.service),
         key.id,
@@ -630,7 +659,7 @@ class MeshEncryption implements Encryption {
       if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl < 0)) {
         throw invalidInput('ttl must be a non-negative integer number of seconds');
       }
-      const { plaintext } = await this.#fernet.open(token, ttl ?? this.config.fernet.ttl);
+      const { plaintext } = await this.#fernet.open(token, ttl ?? this.#config.fernet.ttl);
       this.#metrics.recordOperation(
         'fernet_decrypt',
         'fernet',
@@ -694,11 +723,11 @@ class MeshEncryption implements Encryption {
   }
 
   #fernetEnabled(): void {
-    if (!this.config.fernet.enabled) throw unsupported('Fernet mode is disabled by config (fernet: false)');
+    if (!this.#config.fernet.enabled) throw unsupported('Fernet mode is disabled by config (fernet: false)');
   }
 
   #asymmetricEnabled(): void {
-    if (!this.config.asymmetric)
+    if (!this.#config.asymmetric)
       throw unsupported('asymmetric encryption is disabled by config (asymmetric: false)');
   }
 
@@ -724,7 +753,7 @@ class MeshEncryption implements Encryption {
       keyId: number;
     }) => {
       this.#metrics.recordRotation(event.trigger);
-      const info = this.keys.keys().find((k) => k.id === event.keyId);
+      const info = this.#keys.keys().find((k) => k.id === event.keyId);
       if (info !== undefined) this.#metrics.setKeyAge(info.id, info.createdAt);
     };
     const onRetired = (event: { keyId: number }) => {
@@ -732,11 +761,11 @@ class MeshEncryption implements Encryption {
       this.#fernet.forget(event.keyId);
       this.#forgetDerived(event.keyId);
     };
-    for (const info of this.keys.keys()) {
+    for (const info of this.#keys.keys()) {
       if (info.state !== 'retired') this.#metrics.setKeyAge(info.id, info.createdAt);
     }
-    this.keys.on('rotated', onRotated);
-    this.keys.on('retired', onRetired);
+    this.#keys.on('rotated', onRotated);
+    this.#keys.on('retired', onRetired);
     return () => {
       const emitter = this.keys as unknown as { off?: (e: string, l: (...a: never[]) => void) => void };
       emitter.off?.('rotated', onRotated);
