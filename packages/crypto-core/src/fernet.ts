@@ -243,7 +243,7 @@ export class Fernet {
    */
   encrypt(data: BytesLike, options: FernetEncryptOptions = {}): string {
     const state = stateOf(this);
-    return seal(state, toBytes(data), nowSeconds(state, options.now), randomIv(state, options.iv));
+    return seal(state, toBytes(data, 'data'), nowSeconds(state, options.now), randomIv(state, options.iv));
   }
 
   /**

@@ -11,6 +11,7 @@
  */
 import { defaultBackend } from './backends/default.js';
 import type { RsaBackend, RsaKeyPairPem, SymmetricBackend } from './backends/types.js';
+import { utf8Encode } from './bytes.js';
 import { DecryptionError, MeshCryptoError } from './errors.js';
 import { pemDecode, pemEncode } from './pem.js';
 import {
@@ -137,7 +138,7 @@ function invalid(message: string, cause?: unknown): MeshCryptoError {
 }
 
 function toBytes(name: string, data: Uint8Array | string): Uint8Array {
-  if (typeof data === 'string') return new TextEncoder().encode(data);
+  if (typeof data === 'string') return utf8Encode(data, name);
   if (data instanceof Uint8Array) return data;
   throw invalid(`${name} must be a Uint8Array or a string`);
 }

@@ -20,6 +20,7 @@ import {
   isMeshError,
   randomBytes,
   utf8Decode,
+  utf8Encode,
   wipe,
 } from '@mesh/crypto-core';
 import { type ActiveKey, deriveSubkey, type KeyAlgorithm, KeyManager, MemoryKeyStore } from '@mesh/keys';
@@ -537,6 +538,8 @@ class MeshEncryption implements Encryption {
     }
     let byContext = this.#plans.get(serviceName);
     if (byContext === undefined) {
+      // The service name is HKDF info for derived subkeys: it must have exactly one UTF-8 encoding.
+      utf8Encode(serviceName, 'service');
       if (this.#plans.size >= PLAN_CACHE_LIMIT) this.#plans.clear();
       byContext = new Map();
       this.#plans.set(serviceName, byContext);

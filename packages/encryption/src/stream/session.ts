@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { DecryptionError, isMeshError, MeshCryptoError, randomBytes } from '@mesh/crypto-core';
+import { DecryptionError, isMeshError, MeshCryptoError, randomBytes, utf8Encode } from '@mesh/crypto-core';
 import type { KeyManager } from '@mesh/keys';
 import { failureReasonOf, type MetricsCollector } from '@mesh/metrics';
 import {
@@ -104,6 +104,9 @@ abstract class BaseSession implements StreamSession {
     const context = options?.context ?? '';
     if (typeof context !== 'string')
       throw new MeshCryptoError('ERR_INVALID_INPUT', 'context must be a string');
+    // At once, not at the first chunk: a context that is not well-formed UTF-16 has no UTF-8 encoding
+    // (the stream key's HKDF info), and would otherwise merge with others as U+FFFD.
+    utf8Encode(context, 'context');
     this.deps = deps;
     this.context = context;
   }
