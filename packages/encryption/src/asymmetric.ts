@@ -127,7 +127,9 @@ export function openWithPrivateKey(
   if (!direct && header.algorithm !== EnvelopeAlgorithm.HYBRID_RSA_OAEP_AES_256_GCM) {
     throw unsupported('not an RSA envelope: decrypt it with decrypt()');
   }
-  const modulusBytes = privateKey.bits >>> 3;
+  // k = ceil(bits / 8) (RFC 8017 §2): a 2050-bit modulus takes 257 bytes. Rounding down made every
+  // envelope for such a key fail as if tampered with.
+  const modulusBytes = Math.ceil(privateKey.bits / 8);
   if (direct) {
     if (envelope.length === HEADER_LENGTH) throw malformed('RSA envelope has no body');
   } else {
