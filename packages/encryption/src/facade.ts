@@ -106,7 +106,10 @@ export interface FernetApi {
   decrypt(token: string | Uint8Array, options?: FernetDecryptOptions): Promise<Uint8Array>;
   /** `decrypt`, then UTF-8. */
   decryptToString(token: string | Uint8Array, options?: FernetDecryptOptions): Promise<string>;
-  /** MultiFernet.rotate: re-encrypt under the primary keeping the original timestamp. */
+  /**
+   * MultiFernet.rotate: re-encrypt under the primary keeping the original timestamp. Fernet tokens only:
+   * an envelope is `ERR_TOKEN_MALFORMED` (use `rewrap`), a non-string `ERR_INVALID_INPUT`.
+   */
   rotate(token: string): Promise<string>;
 }
 
@@ -718,9 +721,20 @@ class MeshEncryption implements Encryption {
       },
       decryptToString: async (token, options) => toText(await this.fernet.decrypt(token, options)),
       rotate: async (token) => {
-        const out = await this.rewrap(token);
-        if (typeof out !== 'string') throw malformed('not a Fernet token');
-        return out;
+        // Fernet tokens only: an envelope given here would come back rewrapped as an envelope, which a
+        // caller expecting a Fernet token would store as one.
+        const t0 = now();
+        try {
+          if (typeof token !== 'string') throw invalidInput('token must be a Fernet token (string)');
+          if (parseCiphertext(token).kind !== 'fernet') {
+            throw malformed(
+              'not a Fernet token: fernet.rotate takes Fernet tokens only (use rewrap for envelopes)',
+            );
+          }
+        } catch (error) {
+          throw this.#failed('rewrap', 'fernet', t0, 0, error);
+        }
+        return (await this.rewrap(token)) as string;
       },
     };
   }
