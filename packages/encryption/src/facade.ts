@@ -499,19 +499,29 @@ class MeshEncryption implements Encryption {
   // ---- streams (implemented in ./stream/) -------------------------------------------------------------
 
   encryptStream(options?: StreamOptions): Transform {
-    return createNodeEncryptStream(this.#streamDeps, options ?? {});
+    return createNodeEncryptStream(this.#streamDeps, this.#streamOptions(options));
   }
 
   decryptStream(options?: StreamOptions): Transform {
-    return createNodeDecryptStream(this.#streamDeps, options ?? {});
+    return createNodeDecryptStream(this.#streamDeps, this.#streamOptions(options));
   }
 
   encryptWebStream(options?: StreamOptions): TransformStream<Uint8Array, Uint8Array> {
-    return createWebEncryptStream(this.#streamDeps, options ?? {});
+    return createWebEncryptStream(this.#streamDeps, this.#streamOptions(options));
   }
 
   decryptWebStream(options?: StreamOptions): TransformStream<Uint8Array, Uint8Array> {
-    return createWebDecryptStream(this.#streamDeps, options ?? {});
+    return createWebDecryptStream(this.#streamDeps, this.#streamOptions(options));
+  }
+
+  /**
+   * A stream's options with the context decided by the same rule as every other entry point ({@link #plan}:
+   * the service's default context when none is given, `requireContext`, well-formed text), so a stream is
+   * bound to exactly the context an envelope of the same call would be.
+   */
+  #streamOptions(options: StreamOptions | undefined): StreamOptions {
+    const plan = this.#plan(options);
+    return { ...options, context: plan.context ?? '' };
   }
 
   async close(): Promise<void> {
@@ -525,8 +535,12 @@ class MeshEncryption implements Encryption {
 
   // ---- internals --------------------------------------------------------------------------------------
 
-  /** The cached plan of a call: service overrides, effective context and its bytes, compression policy. */
-  #plan(options: EncryptOptions | DecryptOptions | undefined): CallPlan {
+  /**
+   * The cached plan of a call: service overrides, effective context and its bytes, compression policy. The
+   * one context rule of the facade: every entry point (encrypt, decrypt, RSA, rewrap, Fernet, streams) goes
+   * through here.
+   */
+  #plan(options: { context?: string; service?: string } | undefined): CallPlan {
     let serviceName = this.#config.service;
     let context: string | undefined;
     if (options !== undefined) {

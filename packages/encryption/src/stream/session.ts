@@ -36,9 +36,13 @@ export interface StreamDeps {
 export interface StreamOptions {
   /**
    * Caller context (service, tenant, route) bound into the stream key; decryption must pass the same.
+   * Through the facade, the same rule as `encrypt`: when absent or `''`, the service's default context
+   * applies, and a service with `requireContext` refuses a stream without one (`ERR_INVALID_INPUT`).
    * Default `''`.
    */
   context?: string;
+  /** Through the facade: whose context rules apply (as for `encrypt`). Default: `config.service`. */
+  service?: string;
   /**
    * Plaintext bytes per segment when encrypting: an integer in [16, 16 MiB], default 65536. Decryption reads
    * the size from the authenticated stream header and ignores this option.
