@@ -124,6 +124,13 @@ export function writeHeader(
   out[offset + 6] = keyId & 0xff;
 }
 
+/** The start of every message about input that is not one of our formats. */
+const NOT_OURS = 'not a Mesh envelope or Fernet token';
+
+function hexByte(b: number): string {
+  return b.toString(16).padStart(2, '0');
+}
+
 /**
  * Parse and validate the 7-byte header of an envelope, without touching the body.
  *
@@ -136,10 +143,17 @@ export function writeHeader(
  * ```
  */
 export function readHeader(bytes: Uint8Array): EnvelopeHeader {
-  if (bytes.length < HEADER_LENGTH) throw malformed('envelope is shorter than its 7-byte header');
-  if (bytes[0] !== ENVELOPE_VERSION) throw unsupported('unsupported envelope version');
+  // Foreign input (valid base64url or bytes that are no envelope) says so: what an operator who pasted the
+  // wrong column or file needs to read. The codes stay those of the failure class.
+  if (bytes.length < HEADER_LENGTH) {
+    throw malformed(`${NOT_OURS} (shorter than the 7-byte envelope header)`);
+  }
+  if (bytes[0] !== ENVELOPE_VERSION) {
+    throw unsupported(`${NOT_OURS} (unsupported envelope version 0x${hexByte(bytes[0]!)})`);
+  }
   const algorithm = bytes[1]!;
-  if (ALGORITHM_NAMES[algorithm] === undefined) throw unsupported('unknown envelope algorithm');
+  if (ALGORITHM_NAMES[algorithm] === undefined)
+    throw unsupported(`unknown envelope algorithm 0x${hexByte(algorithm)}`);
   const flags = bytes[2]!;
   if ((flags & ~KNOWN_FLAGS) !== 0) throw malformed('envelope has unknown flag bits set');
   // Anyone with the public key can seal a valid RSA envelope: nothing authenticates its sender, so a
