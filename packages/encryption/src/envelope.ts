@@ -283,12 +283,14 @@ export function readHybridBody(envelope: Uint8Array): HybridBody {
 }
 
 /**
- * A fresh array for an envelope that owns its whole `ArrayBuffer`. `Buffer.allocUnsafeSlow`, never
- * `Buffer.allocUnsafe`: below 4 KiB the latter slices Node's shared pool, and the envelope's `.buffer` would
- * then expose whatever else lives there (other callers' plaintexts, keys). Every byte is written before use.
+ * A fresh array for an envelope that owns its whole `ArrayBuffer`, never `Buffer.allocUnsafe`: below 4 KiB
+ * that slices Node's shared pool, and the envelope's `.buffer` would then expose whatever else lives there
+ * (other callers' plaintexts, keys). Up to 64 KiB a zero-filled `new Uint8Array` is also the fastest choice
+ * (1 KiB seal: 1.17x a pooled allocUnsafe, allocUnsafeSlow 0.91x); above, allocUnsafeSlow skips the fill.
+ * Every byte is written before use.
  */
 function allocate(length: number): Uint8Array {
-  if (typeof Buffer !== 'function') return new Uint8Array(length);
+  if (length <= 64 * 1024 || typeof Buffer !== 'function') return new Uint8Array(length);
   const b = Buffer.allocUnsafeSlow(length);
   return new Uint8Array(b.buffer, 0, length);
 }
