@@ -2,7 +2,8 @@
  * The memory contract of the facade: every array it returns or emits owns its whole `ArrayBuffer`
  * (byteOffset 0, `buffer.byteLength === length`), so `new Uint8Array(out.buffer)` shows `out` and nothing
  * else (no other call's plaintext, no key); and string plaintexts are never encoded into Node's shared Buffer
- * pool. Every public method that returns bytes is exercised, with a canary plaintext sealed just before.
+ * pool. Every public method that returns bytes is exercised, with a canary plaintext sealed just before and
+ * (first test) a canary KEK sealing the keyring.
  */
 import { Readable } from 'node:stream';
 import { importRsaPrivateKey } from '@mesh/crypto-core';
@@ -11,6 +12,8 @@ import { jsonPayload, makeEncryption, rsaPair } from './support/setup.js';
 
 const CANARY_TEXT = 'CANARY-plaintext-c0ffee-do-not-leak';
 const CANARY = new TextEncoder().encode(CANARY_TEXT);
+/** A canary KEK: recognisable bytes that must never show up behind a returned array. */
+const CANARY_KEK = Uint8Array.from({ length: 32 }, (_, i) => 0xc0 + i);
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
@@ -24,9 +27,9 @@ function expectOwned(name: string, bytes: Uint8Array, canary: Uint8Array | null 
   expect(bytes, name).toBeInstanceOf(Uint8Array);
   expect(bytes.byteOffset, `${name}: byteOffset`).toBe(0);
   expect(bytes.buffer.byteLength, `${name}: buffer.byteLength`).toBe(bytes.length);
-  if (canary !== null) {
-    expect(indexOf(new Uint8Array(bytes.buffer), canary), `${name}: canary in backing store`).toBe(-1);
-  }
+  const whole = new Uint8Array(bytes.buffer);
+  if (canary !== null) expect(indexOf(whole, canary), `${name}: canary in backing store`).toBe(-1);
+  expect(indexOf(whole, CANARY_KEK), `${name}: KEK in backing store`).toBe(-1);
 }
 
 function expectPoolClean(name: string): void {
@@ -66,7 +69,7 @@ async function webChunks(
 
 describe('facade outputs own their buffer', () => {
   it('encrypt, decrypt, rewrap, rewrapMany (plain and compressed)', async () => {
-    const enc = await makeEncryption();
+    const enc = await makeEncryption({ kek: { key: CANARY_KEK.slice() } });
     await enc.encrypt(CANARY_TEXT); // a canary plaintext just went through the facade
     expectPoolClean('encrypt(string)');
     const small = await enc.encrypt('hello');
