@@ -13,10 +13,23 @@
  */
 export { parseDuration } from './duration.js';
 export type { KeyErrorCode, KeyStoreErrorCode } from './errors.js';
-export { KeyError, KeyStoreError } from './errors.js';
-export type { FileKeyStoreOptions } from './file-key-store.js';
+export {
+  KekCheckError,
+  KeyError,
+  KeyringRollbackError,
+  KeyStoreError,
+  WriteConditionFailedError,
+} from './errors.js';
+export type { BackupServedEvent, FileKeyStoreOptions } from './file-key-store.js';
 export { FileKeyStore, KEYSTORE_FILE_FORMAT } from './file-key-store.js';
-export type { KeyManagerOptions, RetiredEvent, RotatedEvent, RotationFailedEvent } from './key-manager.js';
+export type {
+  KeyManagerOptions,
+  KeyManagerStats,
+  RetiredEvent,
+  RollbackRefusedEvent,
+  RotatedEvent,
+  RotationFailedEvent,
+} from './key-manager.js';
 export { KeyManager } from './key-manager.js';
 export { KEYRING_FORMAT, parseStoredKeyring } from './keyring.js';
 export { MemoryKeyStore } from './memory-key-store.js';
@@ -38,6 +51,7 @@ export { loadRsaPrivateKey, loadRsaPublicKey, saveRsaKeyPair } from './rsa-files
 export { deriveSubkey } from './subkey.js';
 export type {
   ActiveKey,
+  CompareAndSwapOptions,
   KekSource,
   KeyAlgorithm,
   KeyInfo,
@@ -48,5 +62,6 @@ export type {
   StoredKekParams,
   StoredKey,
   StoredKeyring,
+  WriteCondition,
 } from './types.js';
 export { KEY_ALGORITHMS } from './types.js';
