@@ -23,12 +23,17 @@ export {
 export type { BackupServedEvent, FileKeyStoreOptions } from './file-key-store.js';
 export { FileKeyStore, KEYSTORE_FILE_FORMAT } from './file-key-store.js';
 export type {
+  AppliedEvent,
   KeyManagerOptions,
   KeyManagerStats,
+  PromotedEvent,
   RetiredEvent,
   RollbackRefusedEvent,
   RotatedEvent,
+  RotationDueEvent,
   RotationFailedEvent,
+  StagedEvent,
+  WriteOptions,
 } from './key-manager.js';
 export { KeyManager } from './key-manager.js';
 export { KEYRING_FORMAT, parseStoredKeyring } from './keyring.js';
@@ -49,6 +54,17 @@ export { DEFAULT_MAX_ENCRYPTIONS_PER_KEY } from './policy.js';
 export type { SaveRsaKeyPairOptions } from './rsa-files.js';
 export { loadRsaPrivateKey, loadRsaPublicKey, saveRsaKeyPair } from './rsa-files.js';
 export { deriveSubkey } from './subkey.js';
+export type { NewKey, PromoteResult, RetentionResult, TransitionContext } from './transitions.js';
+export {
+  addKey,
+  applyRetentionPolicy,
+  demoteKey,
+  primariesToReplace,
+  promoteKey,
+  pruneRetiredKeys,
+  retireKey,
+  stageKey,
+} from './transitions.js';
 export type {
   ActiveKey,
   CompareAndSwapOptions,

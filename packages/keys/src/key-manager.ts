@@ -24,6 +24,7 @@ import {
   randomUint32,
 } from '@mesh/crypto-core';
 import { decodeSecretBase64Url, owned } from './_secret-bytes.js';
+import { activeKey } from './active-key.js';
 import { KekCheckError, KeyError, KeyringRollbackError, KeyStoreError } from './errors.js';
 import { type KekKeys, kekMatches, resolveKek } from './kek.js';
 import {
@@ -36,14 +37,43 @@ import {
   sealMaterial,
   verifyDocument,
 } from './keyring.js';
+import type {
+  AppliedEvent,
+  Events,
+  KeyManagerOptions,
+  KeyManagerStats,
+  PromotedEvent,
+  RetiredEvent,
+  RollbackRefusedEvent,
+  RotatedEvent,
+  RotationDueEvent,
+  RotationFailedEvent,
+  StagedEvent,
+  WriteOptions,
+} from './manager-types.js';
 import {
-  keysToRetire,
   type NormalizedPolicy,
   nextRetentionDeadline,
   normalizePolicy,
   primaryBelowMinVersion,
-  retiredToDestroy,
 } from './policy.js';
+import { rollbackReason } from './rollback.js';
+import { addKey, applyRetention, promoteKey } from './transitions.js';
+
+export type {
+  AppliedEvent,
+  KeyManagerOptions,
+  KeyManagerStats,
+  PromotedEvent,
+  RetiredEvent,
+  RollbackRefusedEvent,
+  RotatedEvent,
+  RotationDueEvent,
+  RotationFailedEvent,
+  StagedEvent,
+  WriteOptions,
+} from './manager-types.js';
+
 import {
   type ActiveKey,
   KEY_ALGORITHMS,
@@ -51,81 +81,11 @@ import {
   type KeyAlgorithm,
   type KeyInfo,
   type KeyStore,
-  type RotationPolicy,
   type RotationTrigger,
   type StoredKey,
   type StoredKeyring,
+  type WriteCondition,
 } from './types.js';
-
-/** Options of {@link KeyManager.open}. */
-export interface KeyManagerOptions {
-  store: KeyStore;
-  kek: KekSource;
-  /** Keyring name, default `'default'`: letters, digits, `.`, `_`, `-`; at most 128 characters. */
-  name?: string;
-  /** Algorithms that get a primary key, default `['aes-256-gcm', 'fernet']`. */
-  algorithms?: KeyAlgorithm[];
-  rotation?: RotationPolicy;
-  /** Milliseconds since the epoch; inject a fake clock in tests. Default `Date.now`. */
-  clock?: () => number;
-  /** Follow changes made by other processes through `store.watch`, default true. */
-  watch?: boolean;
-  /** Cap on PBKDF2 iterations accepted from a stored keyring's KEK parameters, default 10,000,000. */
-  maxKekIterations?: number;
-  /**
-   * Shortest time between two store re-reads caused by unknown key ids or `refresh()` (input anyone can send),
-   * default 1000 ms. Callers that miss meanwhile share the next permitted re-read; ids still unknown after
-   * a re-read fail at once for twice this long (or until the keyring changes). Watch events are not limited.
-   */
-  missReloadIntervalMs?: number;
-}
-
-/** Payload of the `rollback-refused` event: the store handed over an older keyring than this manager has seen. */
-export interface RollbackRefusedEvent {
-  keyring: string;
-  /** Version of the refused document. */
-  storedVersion: number;
-  /** Highest version this manager has seen (and still serves). */
-  highWaterVersion: number;
-  error: KeyringRollbackError;
-}
-
-/** Counters for a metrics layer ({@link KeyManager.stats}). */
-export interface KeyManagerStats {
-  /** Store documents refused as a rollback (each also emitted `rollback-refused`). */
-  rollbacksRefused: number;
-  /** Store re-reads caused by unknown key ids or `refresh()`. */
-  missReloads: number;
-  /** Lookups of unknown ids answered from the negative cache, without a store read. */
-  negativeCacheHits: number;
-}
-
-/** Payload of the `rotated` event. */
-export interface RotatedEvent {
-  algorithm: KeyAlgorithm;
-  trigger: RotationTrigger;
-  keyId: number;
-  previousKeyId?: number;
-  version: number;
-}
-/** Payload of the `retired` event. */
-export interface RetiredEvent {
-  algorithm: KeyAlgorithm;
-  keyId: number;
-}
-/** Payload of the `rotation-failed` event: an automatic (interval) rotation failed; the old key stays in use. */
-export interface RotationFailedEvent {
-  algorithm: KeyAlgorithm;
-  trigger: RotationTrigger;
-  error: unknown;
-}
-
-interface Events {
-  rotated: RotatedEvent;
-  retired: RetiredEvent;
-  'rotation-failed': RotationFailedEvent;
-  'rollback-refused': RollbackRefusedEvent;
-}
 
 interface KeyRecord {
   readonly stored: StoredKey;
@@ -149,7 +109,12 @@ interface Draft {
   readonly version: number;
   keys: StoredKey[];
   readonly materials: Map<number, Uint8Array>;
-  readonly events: Array<['rotated', RotatedEvent] | ['retired', RetiredEvent]>;
+  readonly events: Array<
+    | ['rotated', RotatedEvent]
+    | ['retired', RetiredEvent]
+    | ['staged', StagedEvent]
+    | ['promoted', PromotedEvent]
+  >;
   kek: KekKeys;
 }
 
@@ -160,24 +125,8 @@ const MAX_IDLE_ROUNDS = 1_000;
 const AUTO_ROTATION_RETRY_MS = 1_000;
 const DEFAULT_MISS_RELOAD_INTERVAL_MS = 1_000;
 const MAX_NEGATIVE_IDS = 4_096;
+const DEFAULT_ROTATION_WAIT_MS = 5_000;
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
-
-/** Key bytes live in a non-enumerable property: JSON, `console.log` and spreads show id and algorithm only. */
-const ACTIVE_KEY_PROTO = Object.freeze({
-  [inspectSymbol](this: ActiveKey): string {
-    return `ActiveKey { id: ${this.id}, algorithm: '${this.algorithm}' }`;
-  },
-});
-
-function activeKey(id: number, algorithm: KeyAlgorithm, material: Uint8Array): ActiveKey {
-  return Object.freeze(
-    Object.create(ACTIVE_KEY_PROTO, {
-      id: { value: id, enumerable: true },
-      algorithm: { value: algorithm, enumerable: true },
-      material: { value: owned(material, true), enumerable: false },
-    }) as ActiveKey,
-  );
-}
 
 /**
  * Manages one keyring: hands out encryption keys (reserving each use), finds decryption keys by id, rotates
@@ -226,6 +175,12 @@ export class KeyManager {
   /** Ids that stayed unknown after a re-read, with when that stops counting (performance.now()). */
   readonly #negative = new Map<number, number>();
   readonly #stats: KeyManagerStats = { rollbacksRefused: 0, missReloads: 0, negativeCacheHits: 0 };
+  #automatic: boolean;
+  readonly #rotationWaitMs: number;
+  /** Last `rotation-due` per algorithm/trigger/key (clock ms), so it is not emitted on every acquisition. */
+  readonly #dueEmitted = new Map<string, number>();
+  /** Resolved each time the snapshot moves to a new version. */
+  #appliedWaiters: Array<() => void> = [];
 
   private constructor(options: KeyManagerOptions) {
     if (
@@ -260,6 +215,14 @@ export class KeyManager {
     this.#missReloadIntervalMs = options.missReloadIntervalMs ?? DEFAULT_MISS_RELOAD_INTERVAL_MS;
     if (!Number.isFinite(this.#missReloadIntervalMs) || this.#missReloadIntervalMs < 0) {
       throw new KeyError('ERR_CONFIG_INVALID', 'missReloadIntervalMs must be a non-negative number');
+    }
+    this.#automatic = options.automaticRotation ?? true;
+    if (typeof this.#automatic !== 'boolean') {
+      throw new KeyError('ERR_CONFIG_INVALID', 'automaticRotation must be a boolean');
+    }
+    this.#rotationWaitMs = options.rotationWaitMs ?? DEFAULT_ROTATION_WAIT_MS;
+    if (!Number.isFinite(this.#rotationWaitMs) || this.#rotationWaitMs < 0) {
+      throw new KeyError('ERR_CONFIG_INVALID', 'rotationWaitMs must be a non-negative number');
     }
   }
 
@@ -308,14 +271,18 @@ export class KeyManager {
         idle = 0;
       }
       const now = this.#clock();
-      if (now >= this.#nextMaintenanceAt) this.#scheduleMaintenance();
+      if (this.#automatic && now >= this.#nextMaintenanceAt) this.#scheduleMaintenance();
       const rec = this.#snapshot?.primaries.get(algorithm);
       if (!rec) {
-        await this.#rotateOnce(algorithm, 'initial', undefined);
+        if (this.#automatic) await this.#rotateOnce(algorithm, 'initial', undefined);
+        else await this.#awaitNewPrimary(algorithm, 'initial', undefined);
         continue;
       }
       const id = rec.stored.id;
-      if (this.#intervalDue(rec.stored, now) && now >= (this.#autoRetryAt.get(algorithm) ?? 0)) {
+      if (!this.#automatic && this.#intervalDue(rec.stored, now)) {
+        // Not ours to rotate: say so, and keep encrypting with the current key (within its usage limit).
+        this.#emitDue(algorithm, 'interval', id, now);
+      } else if (this.#intervalDue(rec.stored, now) && now >= (this.#autoRetryAt.get(algorithm) ?? 0)) {
         try {
           await this.#rotateOnce(algorithm, 'interval', id);
         } catch (error) {
@@ -333,7 +300,8 @@ export class KeyManager {
         return rec.active!;
       }
       if (rec.stored.reserved < this.#policy.maxEncryptions) await this.#extendLease(algorithm, id);
-      else await this.#rotateOnce(algorithm, 'usage', id);
+      else if (this.#automatic) await this.#rotateOnce(algorithm, 'usage', id);
+      else await this.#awaitNewPrimary(algorithm, 'usage', id);
     }
     throw new KeyStoreError(
       'ERR_KEYSTORE_UNAVAILABLE',
@@ -406,7 +374,9 @@ export class KeyManager {
 
   /**
    * Rotates by hand: a new primary for `algorithm` (default: every algorithm of this manager, in one write);
-   * the previous primary becomes decrypt-only. Each call is one keyring version.
+   * the previous primary becomes decrypt-only. Each call is one keyring version: the `stage` and `promote`
+   * steps applied to one document (events `staged`, `promoted`, `rotated`). In a fleet, call `stage`, wait
+   * until every node has applied it, then `promote` instead.
    *
    * @throws {KeyStoreError} if the store write fails; the keyring in use is then unchanged.
    * @example
@@ -414,14 +384,114 @@ export class KeyManager {
    * await keys.rotate({ algorithm: 'aes-256-gcm' });
    * ```
    */
-  async rotate(options: { algorithm?: KeyAlgorithm; trigger?: RotationTrigger } = {}): Promise<void> {
+  async rotate(
+    options: { algorithm?: KeyAlgorithm; trigger?: RotationTrigger } & WriteOptions = {},
+  ): Promise<void> {
     this.#checkUsable(options.algorithm);
     const algorithms = options.algorithm ? [options.algorithm] : this.#algorithms;
     const trigger = options.trigger ?? 'manual';
-    await this.#mutate((d) => {
-      for (const a of algorithms) this.#addPrimary(d, a, trigger);
-      return undefined;
-    });
+    await this.#mutate(
+      (d) => {
+        for (const a of algorithms) this.#addPrimary(d, a, trigger);
+        return undefined;
+      },
+      undefined,
+      { condition: options.condition },
+    );
+  }
+
+  /**
+   * Phase one of a rotation: adds a new key of `algorithm` in state `staged`. It decrypts (every node that
+   * has applied this version finds it by id) but never encrypts until {@link KeyManager.promote}. One write;
+   * emits `staged`.
+   *
+   * @returns the new key's id and the keyring version that holds it (wait for every node's `applied` ack of
+   *   at least this version before promoting).
+   * @throws {KeyStoreError} the write failed (nothing changed); {@link WriteConditionFailedError} the
+   *   condition did not hold.
+   * @example
+   * ```ts
+   * const { keyId, version } = await keys.stage('aes-256-gcm');
+   * // ... every node reports applied >= version ...
+   * await keys.promote(keyId);
+   * ```
+   */
+  async stage(
+    algorithm: KeyAlgorithm,
+    options: WriteOptions = {},
+  ): Promise<{ keyId: number; version: number }> {
+    this.#checkUsable(algorithm);
+    const staged = await this.#mutate(
+      (d) => ({ keyId: this.#stageInDraft(d, algorithm).id, version: d.version }),
+      undefined,
+      { condition: options.condition },
+    );
+    return staged!;
+  }
+
+  /**
+   * Phase two: the staged key `keyId` becomes the primary of its algorithm and the old primary decrypt-only.
+   * Promoting the key that already is primary is a no-op returning the current version (a new leader may
+   * finish a rotation its predecessor started). A key this manager does not know yet is looked up in the
+   * store first. One write; emits `promoted` and `rotated`.
+   *
+   * @throws {KeyError} `ERR_KEY_NOT_FOUND` (no such key), `ERR_KEY_STATE` (decrypt-only or retired: only a
+   *   staged key can be promoted); {@link KeyStoreError} when the write fails.
+   * @example
+   * ```ts
+   * const { version, previousKeyId } = await keys.promote(keyId);
+   * ```
+   */
+  async promote(
+    keyId: number,
+    options: WriteOptions = {},
+  ): Promise<{ version: number; previousKeyId?: number }> {
+    this.#checkUsable(undefined);
+    if (!this.#snapshot?.records.has(keyId)) await this.#enqueue(() => this.#reloadUnlocked());
+    const known = this.#snapshot?.records.get(keyId);
+    if (!known) throw new KeyError('ERR_KEY_NOT_FOUND', `no key ${keyId} in keyring '${this.name}'`);
+    this.#checkUsable(known.stored.algorithm);
+    const result = await this.#mutate(
+      (d): { version: number; previousKeyId?: number; noop?: true } => {
+        const k = d.keys.find((x) => x.id === keyId);
+        if (!k) throw new KeyError('ERR_KEY_NOT_FOUND', `no key ${keyId} in keyring '${this.name}'`);
+        if (k.state === 'primary') return { version: d.version - 1, noop: true };
+        if (k.state !== 'staged') {
+          throw new KeyError(
+            'ERR_KEY_STATE',
+            `key ${keyId} is ${k.state}; only a staged key can be promoted`,
+          );
+        }
+        const previousKeyId = this.#promoteInDraft(d, keyId, 'manual');
+        return { version: d.version, ...(previousKeyId !== undefined && { previousKeyId }) };
+      },
+      (r) => r.noop === true,
+      { condition: options.condition },
+    );
+    if (result!.noop) return { version: this.version };
+    const { noop: _noop, ...out } = result!;
+    return out;
+  }
+
+  /**
+   * Switches automatic rotation on or off (see `automaticRotation`): a fleet coordinator may turn it on for
+   * a single node that leads alone and off when it steps down. Turning it on applies the retention policy at
+   * the next acquisition.
+   *
+   * @example
+   * ```ts
+   * keys.setAutomaticRotation(false); // another node leads now
+   * ```
+   */
+  setAutomaticRotation(enabled: boolean): void {
+    if (typeof enabled !== 'boolean') throw new KeyError('ERR_CONFIG_INVALID', 'enabled must be a boolean');
+    this.#automatic = enabled;
+    if (enabled) this.#nextMaintenanceAt = Math.min(this.#nextMaintenanceAt, this.#clock());
+  }
+
+  /** Whether this manager rotates and retires by itself (see `automaticRotation`). */
+  get automaticRotation(): boolean {
+    return this.#automatic;
   }
 
   /**
@@ -458,14 +528,12 @@ export class KeyManager {
           const existing = this.#materialOf(d, k);
           if (existing && constantTimeEqual(existing, material)) {
             if (!options.primary || k.state === 'primary') return { id: k.id, write: false };
-            this.#promote(d, k, 'manual');
+            this.#promoteInDraft(d, k.id, 'manual');
             return { id: k.id, write: true };
           }
         }
-        const k = this.#addKey(d, 'fernet', options.primary ? 'staged' : 'decrypt-only', material);
-        k.imported = true;
-        if (options.primary) this.#promote(d, k, 'manual');
-        else k.demotedAt = d.now;
+        const k = this.#addKey(d, 'fernet', options.primary ? 'staged' : 'decrypt-only', material, true);
+        if (options.primary) this.#promoteInDraft(d, k.id, 'manual');
         return { id: k.id, write: true };
       },
       (r) => !r.write,
@@ -513,10 +581,14 @@ export class KeyManager {
     await this.#refreshOnMiss();
   }
 
-  /** Applies the retention policy now (it also runs on its own when a key's retention ends). */
-  async maintain(): Promise<void> {
+  /**
+   * Applies the retention policy now (with `automaticRotation` it also runs on its own when a key's
+   * retention ends; without, a fleet leader calls this, fenced by `condition`). Writes nothing when nothing
+   * is due.
+   */
+  async maintain(options: WriteOptions = {}): Promise<void> {
     this.#checkUsable(undefined);
-    await this.#mutate(() => NOOP);
+    await this.#mutate(() => NOOP, undefined, { condition: options.condition, policy: true });
   }
 
   /** Metadata of every key, primaries first. Never includes material. */
@@ -564,11 +636,16 @@ export class KeyManager {
   }
 
   /**
-   * Subscribes to `rotated` (a new primary, with what triggered it), `retired` (material dropped),
-   * `rotation-failed` or `rollback-refused`. A listener that throws is ignored: events never fail key
+   * Subscribes to `staged`, `promoted`, `rotated` (a new primary, with what triggered it), `retired`
+   * (material dropped), `applied` (the snapshot moved to a new version), `rotation-due` (automatic rotation
+   * off), `rotation-failed` or `rollback-refused`. A listener that throws is ignored: events never fail key
    * operations.
    */
   on(event: 'rollback-refused', listener: (e: RollbackRefusedEvent) => void): this;
+  on(event: 'staged', listener: (e: StagedEvent) => void): this;
+  on(event: 'promoted', listener: (e: PromotedEvent) => void): this;
+  on(event: 'applied', listener: (e: AppliedEvent) => void): this;
+  on(event: 'rotation-due', listener: (e: RotationDueEvent) => void): this;
   on(event: 'rotated', listener: (e: RotatedEvent) => void): this;
   on(event: 'retired', listener: (e: RetiredEvent) => void): this;
   on(event: 'rotation-failed', listener: (e: RotationFailedEvent) => void): this;
@@ -607,7 +684,9 @@ export class KeyManager {
     const doc = await this.#loadFromStore();
     this.#kek = await this.#verifiedKek(doc);
     if (doc) this.#adopt(doc);
-    // Creates missing primaries and applies retention; writes nothing if nothing changes.
+    // Creates the keyring if absent (one CAS: one creation fleet-wide). Missing primaries and retention of an
+    // existing keyring are left to whoever rotates when automatic rotation is off.
+    if (doc && !this.#automatic) return this.#startWatch(watch);
     await this.#mutate((d) => {
       let changed = false;
       for (const a of this.#algorithms) {
@@ -618,11 +697,63 @@ export class KeyManager {
       }
       return changed ? undefined : NOOP;
     });
+    this.#startWatch(watch);
+  }
+
+  #startWatch(watch: boolean): void {
     if (watch && typeof this.#store.watch === 'function') {
+      // A watch event bypasses the re-read rate limit: it comes from the store, not from a request.
       this.#unwatch = this.#store.watch(this.name, () => {
         if (!this.#closed) void this.#enqueue(() => this.#reloadUnlocked()).catch(() => {});
       });
     }
+  }
+
+  /** Emits `rotation-due` at most once per second per algorithm, trigger and key. */
+  #emitDue(
+    algorithm: KeyAlgorithm,
+    trigger: RotationDueEvent['trigger'],
+    keyId: number | undefined,
+    now: number,
+  ) {
+    const key = `${algorithm}:${trigger}:${keyId ?? ''}`;
+    const last = this.#dueEmitted.get(key);
+    if (last !== undefined && now - last < AUTO_ROTATION_RETRY_MS) return;
+    if (this.#dueEmitted.size > 64) this.#dueEmitted.clear();
+    this.#dueEmitted.set(key, now);
+    this.#emit('rotation-due', { algorithm, trigger, ...(keyId !== undefined && { keyId }) });
+  }
+
+  /**
+   * Automatic rotation is off and `algorithm` has no usable primary (`currentId` is used up, or none): emit
+   * `rotation-due` and wait, up to `rotationWaitMs`, for the store to deliver another primary (through the
+   * watch, or re-reads within the rate limit). Concurrent callers share one wait.
+   */
+  #awaitNewPrimary(
+    algorithm: KeyAlgorithm,
+    trigger: 'initial' | 'usage',
+    currentId: number | undefined,
+  ): Promise<void> {
+    return this.#once(`await:${algorithm}:${currentId ?? 'none'}`, async () => {
+      this.#emitDue(algorithm, trigger, currentId, this.#clock());
+      const deadline = performance.now() + this.#rotationWaitMs;
+      const replaced = () => {
+        const p = this.#snapshot?.primaries.get(algorithm);
+        return p !== undefined && p.stored.id !== currentId;
+      };
+      while (!replaced()) {
+        const left = deadline - performance.now();
+        if (left <= 0) {
+          throw new KeyStoreError(
+            'ERR_KEYSTORE_UNAVAILABLE',
+            `no new ${algorithm} primary arrived within ${this.#rotationWaitMs} ms (automatic rotation is off; the rotating node has not promoted one)`,
+          );
+        }
+        const applied = new Promise<void>((resolve) => this.#appliedWaiters.push(resolve));
+        void this.#refreshOnMiss().catch(() => {});
+        await Promise.race([applied, sleep(Math.min(left, Math.max(this.#missReloadIntervalMs, 10)))]);
+      }
+    });
   }
 
   #maxKekIterationsOption(): { maxIterations?: number } {
@@ -766,20 +897,7 @@ export class KeyManager {
   #refuseRollback(doc: StoredKeyring): void {
     const prev = this.#snapshot;
     if (!prev) return;
-    let detail: string | undefined;
-    if (doc.version < this.#highWater) detail = 'an older version';
-    else if (doc.version === prev.doc.version && doc.mac !== prev.doc.mac) {
-      detail = 'a different document at the same version';
-    } else {
-      for (const k of doc.keys) {
-        const before = prev.records.get(k.id)?.stored;
-        if (!before) continue;
-        if (k.reserved < before.reserved) detail = `usage counter of key ${k.id} went back`;
-        else if (before.state === 'retired' && k.state !== 'retired')
-          detail = `retired key ${k.id} is active again`;
-        if (detail) break;
-      }
-    }
+    const detail = rollbackReason(prev.doc, this.#highWater, doc);
     if (!detail) return;
     const error = new KeyringRollbackError(this.name, doc.version, this.#highWater, detail);
     this.#stats.rollbacksRefused++;
@@ -851,6 +969,7 @@ export class KeyManager {
         this.#emit('retired', { algorithm: rec.stored.algorithm, keyId: rec.stored.id });
       }
     }
+    if (prev?.doc.version !== next.doc.version) this.#emit('applied', { version: next.doc.version });
   }
 
   /** Installs a document already verified under `this.#kek` (by `#verifiedKek` or because we sealed it). */
@@ -889,8 +1008,13 @@ export class KeyManager {
     }
     for (const id of [...this.#uses.keys()]) if (!records.has(id)) this.#uses.delete(id);
     this.#highWater = Math.max(this.#highWater, doc.version);
-    if (prev?.doc.version !== doc.version) this.#negative.clear();
     this.#snapshot = { doc: { ...doc, keys }, records, primaries, decryption: new Map() };
+    if (prev?.doc.version !== doc.version) {
+      this.#negative.clear();
+      const waiters = this.#appliedWaiters;
+      this.#appliedWaiters = [];
+      for (const w of waiters) w();
+    }
     this.#nextMaintenanceAt = nextRetentionDeadline(keys, this.#policy);
   }
 
@@ -898,7 +1022,11 @@ export class KeyManager {
    * Applies `fn` to a draft of the next keyring and compare-and-swaps it; on a version conflict re-reads and
    * re-applies. `fn` returns NOOP to write nothing (unless the retention policy changes something).
    */
-  #mutate<T>(fn: (d: Draft) => T | Noop, skipWrite?: (result: T) => boolean): Promise<T | undefined> {
+  #mutate<T>(
+    fn: (d: Draft) => T | Noop,
+    skipWrite?: (result: T) => boolean,
+    options: { condition?: WriteCondition | undefined; policy?: boolean } = {},
+  ): Promise<T | undefined> {
     return this.#enqueue(async () => {
       for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
         const base = this.#snapshot;
@@ -911,7 +1039,8 @@ export class KeyManager {
           kek: this.#kek,
         };
         const result = fn(draft);
-        const policyChanged = this.#applyPolicy(draft);
+        // Retention rides on every write of a manager that rotates by itself; never on a follower's.
+        const policyChanged = (options.policy ?? this.#automatic) && this.#applyPolicy(draft);
         const wantsWrite = result !== NOOP && !(skipWrite?.(result as T) ?? false);
         if (!wantsWrite && !policyChanged) return result === NOOP ? undefined : (result as T);
         if (draft.keys.length > MAX_KEYS_PER_KEYRING) {
@@ -930,7 +1059,12 @@ export class KeyManager {
         });
         let swapped: boolean;
         try {
-          swapped = await this.#store.compareAndSwap(this.name, base?.doc.version, doc);
+          swapped =
+            options.condition === undefined
+              ? await this.#store.compareAndSwap(this.name, base?.doc.version, doc)
+              : await this.#store.compareAndSwap(this.name, base?.doc.version, doc, {
+                  condition: options.condition,
+                });
         } catch (e) {
           if (isMeshError(e)) throw e;
           throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `cannot write keyring '${this.name}'`, {
@@ -947,6 +1081,7 @@ export class KeyManager {
             throw e;
           }
           for (const [event, payload] of draft.events) this.#emit(event, payload as never);
+          this.#emit('applied', { version: doc.version });
           return result === NOOP ? undefined : (result as T);
         }
         await this.#reloadUnlocked();
@@ -962,40 +1097,44 @@ export class KeyManager {
     return d.materials.get(k.id) ?? this.#snapshot?.records.get(k.id)?.active?.material;
   }
 
-  #addKey(d: Draft, algorithm: KeyAlgorithm, state: StoredKey['state'], material?: Uint8Array): StoredKey {
+  /** Seals fresh (or given) material for a new key and adds it with {@link addKey}. */
+  #addKey(
+    d: Draft,
+    algorithm: KeyAlgorithm,
+    state: 'staged' | 'decrypt-only',
+    material?: Uint8Array,
+    imported = false,
+  ): StoredKey {
     const ids = new Set(d.keys.map((k) => k.id));
     let id = randomUint32();
     while (ids.has(id)) id = randomUint32();
-    const m = material ? Uint8Array.from(material) : randomBytes(KEY_MATERIAL_LENGTH);
-    const k: StoredKey = { id, algorithm, state, createdAt: d.now, createdInVersion: d.version, reserved: 0 };
-    k.sealed = sealMaterial(d.kek, this.name, k, m);
-    d.keys.push(k);
+    const m = material ? owned(Uint8Array.from(material)) : randomBytes(KEY_MATERIAL_LENGTH);
+    const sealed = sealMaterial(d.kek, this.name, { id, algorithm, createdInVersion: d.version }, m);
+    d.keys = addKey(d.keys, { id, algorithm, sealed, ...(imported && { imported }) }, d, state);
     d.materials.set(id, m);
+    return d.keys[d.keys.length - 1]!;
+  }
+
+  #stageInDraft(d: Draft, algorithm: KeyAlgorithm): StoredKey {
+    const k = this.#addKey(d, algorithm, 'staged');
+    d.events.push(['staged', { algorithm, keyId: k.id, version: d.version }]);
     return k;
   }
 
-  #promote(d: Draft, k: StoredKey, trigger: RotationTrigger): void {
-    const previous = d.keys.find((x) => x.algorithm === k.algorithm && x.state === 'primary' && x !== k);
-    if (previous) {
-      previous.state = 'decrypt-only';
-      previous.demotedAt = d.now;
-    }
-    k.state = 'primary';
-    k.promotedAt = d.now;
-    d.events.push([
-      'rotated',
-      {
-        algorithm: k.algorithm,
-        trigger,
-        keyId: k.id,
-        ...(previous && { previousKeyId: previous.id }),
-        version: d.version,
-      },
-    ]);
+  /** Promotes `id` in the draft; returns the id of the primary it replaced. */
+  #promoteInDraft(d: Draft, id: number, trigger: RotationTrigger): number | undefined {
+    const r = promoteKey(d.keys, id, d);
+    if (!r.changed) return undefined;
+    d.keys = r.keys;
+    const algorithm = d.keys.find((k) => k.id === id)!.algorithm;
+    const previous = r.previousKeyId !== undefined ? { previousKeyId: r.previousKeyId } : {};
+    d.events.push(['promoted', { algorithm, keyId: id, trigger, version: d.version, ...previous }]);
+    d.events.push(['rotated', { algorithm, trigger, keyId: id, ...previous, version: d.version }]);
+    return r.previousKeyId;
   }
 
   #addPrimary(d: Draft, algorithm: KeyAlgorithm, trigger: RotationTrigger): void {
-    this.#promote(d, this.#addKey(d, algorithm, 'staged'), trigger);
+    this.#promoteInDraft(d, this.#stageInDraft(d, algorithm).id, trigger);
   }
 
   /** Retention, maxRetainedKeys, minDecryptionVersion and destruction of old retired records. */
@@ -1005,17 +1144,11 @@ export class KeyManager {
       this.#addPrimary(d, algorithm, 'manual');
       changed = true;
     }
-    for (const [id] of keysToRetire(d.keys, this.#policy, d.now)) {
-      const k = d.keys.find((x) => x.id === id)!;
-      k.state = 'retired';
-      k.retiredAt = d.now;
-      delete k.sealed;
-      d.events.push(['retired', { algorithm: k.algorithm, keyId: k.id }]);
-      changed = true;
-    }
-    const destroy = retiredToDestroy(d.keys);
-    if (destroy.size > 0) {
-      d.keys = d.keys.filter((k) => !destroy.has(k.id));
+    const r = applyRetention(d.keys, this.#policy, d);
+    if (r.retired.length > 0 || r.destroyed.length > 0) {
+      d.keys = r.keys;
+      for (const { key } of r.retired)
+        d.events.push(['retired', { algorithm: key.algorithm, keyId: key.id }]);
       changed = true;
     }
     return changed;

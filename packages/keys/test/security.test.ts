@@ -181,6 +181,24 @@ describe('finding 3: rollback is refused, not merged', () => {
     expect((await store.load('default'))!.version).toBe(1);
   });
 
+  it('a fork (store rolled back, then written past our version by a fresh process) is refused too', async () => {
+    const store = new MemoryKeyStore();
+    const kek = rawKek();
+    const opts = { store, kek, algorithms: ['aes-256-gcm' as const], watch: false };
+    const m = await KeyManager.open({ ...opts, rotation: { usageLeaseSize: 10 } });
+    const old = structuredClone((await store.load('default'))!);
+    const a = await m.acquireEncryptionKey(); // lease: key A reserved 10 at version 2
+    expect(m.version).toBe(2);
+    const cur = (await store.load('default'))!;
+    expect(await store.compareAndSwap('default', cur.version, old)).toBe(true);
+    const fresh = await KeyManager.open(opts); // a fresh process cannot tell: it accepts version 1
+    await fresh.rotate();
+    await fresh.rotate(); // version 3 > m's 2, but key A's usage counter is back at 0
+    await expect(m.refresh()).rejects.toMatchObject({ name: 'KeyringRollbackError' });
+    expect(m.keys().find((k) => k.id === a.id)!.reservedEncryptions).toBe(10);
+    expect(m.version).toBe(2);
+  });
+
   it('FileKeyStore serving .bak is an explicit event (warning or callback), never silent', async () => {
     const path = join(dir, 'keyring.json');
     const store = new FileKeyStore({ path });
