@@ -244,6 +244,11 @@ describe('finding 5: secrets do not print', () => {
       ['MemoryKeyStore', store],
       ['FileKeyStore', fileStore],
       ['PasswordKeyCache', cache],
+      ['DerivedPasswordKey', pw],
+      [
+        'derivePasswordKey result',
+        await derivePasswordKey('pw', { iterations: 1_000, salt: pw.params.salt }),
+      ],
     ];
     for (const [what, o] of objects) {
       const texts = [inspect(o, { depth: Number.POSITIVE_INFINITY }), JSON.stringify(o) ?? ''];
