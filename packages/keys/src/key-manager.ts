@@ -837,12 +837,16 @@ export class KeyManager {
 
   /**
    * A store re-read on behalf of input anyone can send (unknown key ids, Fernet tokens no key opens): shared
-   * by every concurrent caller, and at most one per `missReloadIntervalMs`; callers that come sooner wait
-   * for the next permitted read, so a key another node just added is still found within that interval.
+   * by every concurrent caller, and at most one per `missReloadIntervalMs`. Callers that come sooner get no
+   * read when the store pushes changes (watch); without a watch they wait for the next permitted read, so a
+   * key another node just added is still found within that interval.
    */
   #refreshOnMiss(): Promise<void> {
     if (!this.#missReload) {
       const wait = this.#lastMissReloadAt + this.#missReloadIntervalMs - performance.now();
+      // With a watch, new keys arrive by push: a miss inside the interval is answered at once, without a
+      // read. Without one, it waits for the next permitted read, so a key just added elsewhere is found.
+      if (wait > 0 && this.#unwatch) return Promise.resolve();
       this.#missReload = (async () => {
         if (wait > 0) await sleep(wait);
         this.#lastMissReloadAt = performance.now();

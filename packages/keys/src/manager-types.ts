@@ -30,8 +30,9 @@ export interface KeyManagerOptions {
   maxKekIterations?: number;
   /**
    * Shortest time between two store re-reads caused by unknown key ids or `refresh()` (input anyone can send),
-   * default 1000 ms. Callers that miss meanwhile share the next permitted re-read; ids still unknown after
-   * a re-read fail at once for twice this long (or until the keyring changes). Watch events are not limited.
+   * default 1000 ms. Callers that miss meanwhile get no re-read when the store is watched (new keys arrive
+   * through the watch) and otherwise share the next permitted one; ids still unknown after a re-read fail at
+   * once for twice this long (or until the keyring changes). Watch events are not limited.
    */
   missReloadIntervalMs?: number;
   /**

@@ -306,6 +306,13 @@ describe('finding 8: unauthenticated input cannot turn every request into a stor
     expect(store.loads - before).toBeLessThan(53);
     expect(m.stats().missReloads).toBeGreaterThan(0);
     expect(m.stats().negativeCacheHits).toBeGreaterThanOrEqual(99);
+    // A watching manager answers misses inside the interval without any read (new keys come by the watch).
+    const watched = await KeyManager.open({ store, kek: rawKek(), algorithms: ['aes-256-gcm'], name: 'w' });
+    const wLoads = store.loads;
+    for (let i = 0; i < 50; i++) {
+      await expect(watched.getDecryptionKey(10_000 + i)).rejects.toMatchObject({ code: 'ERR_KEY_NOT_FOUND' });
+    }
+    expect(store.loads - wLoads).toBe(1);
   });
 
   it('a key another manager just added is still found: through the watch, and by the next permitted re-read', async () => {
