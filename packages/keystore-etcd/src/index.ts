@@ -43,3 +43,11 @@ export type {
   NodeRegistrationOptions,
 } from './node-registration.js';
 export { NodeRegistration } from './node-registration.js';
+export type {
+  CoordinatorHealth,
+  FleetKeyManager,
+  FleetMetric,
+  RotationCoordinatorEvents,
+  RotationCoordinatorOptions,
+} from './rotation-coordinator.js';
+export { RotationCoordinator } from './rotation-coordinator.js';
