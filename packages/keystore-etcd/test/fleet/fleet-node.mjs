@@ -41,12 +41,12 @@ const stats = {
   sentOk: 0,
 };
 const degraded = () => coordinator.health().state === 'degraded';
-function fail(kind, error) {
+function fail(kind, error, degradedAtStart = false) {
   if (stats.failures.length < 1_000) {
     stats.failures.push({
       kind,
       at: Date.now(),
-      degraded: degraded(),
+      degraded: degradedAtStart || degraded(),
       code: error?.code ?? String(error?.message ?? error).slice(0, 120),
     });
   }
@@ -70,6 +70,7 @@ const server = createServer((req, res) => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       await Promise.all(
         body.ciphertexts.map(async (ct, i) => {
+          const d0 = degraded();
           try {
             const text = await enc.decryptToString(ct, { context: `${body.from}->${config.nodeId}` });
             if (text !== body.texts[i]) throw new Error('plaintext mismatch');
@@ -77,7 +78,7 @@ const server = createServer((req, res) => {
             stats.decrypted++;
           } catch (error) {
             failed++;
-            fail('decrypt', error);
+            fail('decrypt', error, d0);
           }
         }),
       );
@@ -131,12 +132,13 @@ async function makeBatch(to, n) {
   const ciphertexts = [];
   for (let i = 0; i < n; i++) {
     const text = `${config.nodeId}:${++seq}`;
+    const d0 = degraded();
     try {
       ciphertexts.push(await enc.encryptToString(text, { context: `${config.nodeId}->${to}` }));
       texts.push(text);
       stats.encrypted++;
     } catch (error) {
-      fail('encrypt', error);
+      fail('encrypt', error, d0);
     }
   }
   return { from: config.nodeId, texts, ciphertexts };
