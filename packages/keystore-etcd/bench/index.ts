@@ -18,7 +18,9 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
-async function run(nodeCount: number): Promise<{ p50: number; p99: number; max: number; n: number; leaderP50: number }> {
+async function run(
+  nodeCount: number,
+): Promise<{ p50: number; p99: number; max: number; n: number; leaderP50: number }> {
   const etcd = await EtcdProcess.start();
   const prefix = 'bench/';
   const nodes: FleetNode[] = [];

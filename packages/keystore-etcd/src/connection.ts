@@ -124,7 +124,8 @@ export async function bounded<T>(ms: number, what: string, call: () => Promise<T
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `etcd did not answer ${what} within ${ms} ms`)),
+      () =>
+        reject(new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `etcd did not answer ${what} within ${ms} ms`)),
       ms,
     );
   });

@@ -348,9 +348,13 @@ class KeyringWatch {
     });
     w.on('disconnected', (e) => {
       this.#disconnected = true;
-      const error = new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `watch of ${this.name} lost: ${errorText(e)}`, {
-        cause: e,
-      });
+      const error = new KeyStoreError(
+        'ERR_KEYSTORE_UNAVAILABLE',
+        `watch of ${this.name} lost: ${errorText(e)}`,
+        {
+          cause: e,
+        },
+      );
       this.store.emit('watch-disconnected', { name: this.name, error });
       this.onError?.(error);
     });

@@ -131,7 +131,8 @@ export class LeaderElection extends Emitter<LeaderElectionEvents> {
    */
   fence(): EtcdTxnCondition {
     const l = this.#leadership;
-    if (!l) throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `not the leader of keyring '${this.keyring}'`);
+    if (!l)
+      throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `not the leader of keyring '${this.keyring}'`);
     return leaderCondition(this.#prefix, l, this.keyring);
   }
 
@@ -254,7 +255,12 @@ export function leaderCondition(
     kind: ETCD_TXN_CONDITION,
     description: `leader of '${keyring}' (candidate created at revision ${leadership.createRevision})`,
     compares: [
-      { key: Buffer.from(leadership.key), target: 'Create', result: 'Equal', create_revision: rev.toString() },
+      {
+        key: Buffer.from(leadership.key),
+        target: 'Create',
+        result: 'Equal',
+        create_revision: rev.toString(),
+      },
       {
         key: Buffer.from(electionKeyPrefix),
         range_end: prefixEnd(electionKeyPrefix),

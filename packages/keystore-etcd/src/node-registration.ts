@@ -198,7 +198,8 @@ export class NodeRegistration extends Emitter<NodeRegistrationEvents> {
     const run = this.#writing.then(async () => {
       if (!this.#dirty || this.#closed) return;
       const leaseId = this.#leaseId;
-      if (leaseId === undefined) throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', 'node is not registered');
+      if (leaseId === undefined)
+        throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', 'node is not registered');
       this.#dirty = false;
       try {
         await bounded(this.#store.callTimeoutMs, `write of ${this.#key}`, () =>
@@ -305,7 +306,8 @@ export class NodeRegistration extends Emitter<NodeRegistrationEvents> {
     this.#state = state;
     this.#reason = reason;
     this.#since = Date.now();
-    if (state === 'degraded') this.emit('degraded', { reason: reason!, ...(error !== undefined && { error }) });
+    if (state === 'degraded')
+      this.emit('degraded', { reason: reason!, ...(error !== undefined && { error }) });
     else this.emit('healthy', { lease: this.#leaseId ?? '' });
   }
 }

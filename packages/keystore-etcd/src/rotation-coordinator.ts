@@ -20,7 +20,13 @@
  *
  * @module
  */
-import { type KeyAlgorithm, type KeyInfo, KeyStoreError, parseDuration, type RotationTrigger } from '@mesh/keys';
+import {
+  type KeyAlgorithm,
+  type KeyInfo,
+  KeyStoreError,
+  parseDuration,
+  type RotationTrigger,
+} from '@mesh/keys';
 import type { Watcher } from 'etcd3';
 import { Emitter } from './_emitter.js';
 import { allOf, ETCD_TXN_CONDITION, type EtcdTxnCondition, WriteConditionFailedError } from './condition.js';
@@ -53,9 +59,15 @@ export interface FleetKeyManager {
   /** Re-reads the store. */
   refresh(): Promise<void>;
   on(event: 'applied', listener: (e: { version: number }) => void): unknown;
-  on(event: 'rotation-due', listener: (e: { algorithm: KeyAlgorithm; trigger: RotationTrigger }) => void): unknown;
+  on(
+    event: 'rotation-due',
+    listener: (e: { algorithm: KeyAlgorithm; trigger: RotationTrigger }) => void,
+  ): unknown;
   off(event: 'applied', listener: (e: { version: number }) => void): unknown;
-  off(event: 'rotation-due', listener: (e: { algorithm: KeyAlgorithm; trigger: RotationTrigger }) => void): unknown;
+  off(
+    event: 'rotation-due',
+    listener: (e: { algorithm: KeyAlgorithm; trigger: RotationTrigger }) => void,
+  ): unknown;
 }
 
 /** Options of {@link RotationCoordinator.start}. */
@@ -184,8 +196,15 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
    */
   static async start(options: RotationCoordinatorOptions): Promise<RotationCoordinator> {
     checkNodeId(options.nodeId);
-    if (!options.keys || typeof options.keys.stage !== 'function' || typeof options.keys.promote !== 'function') {
-      throw new KeyStoreError('ERR_CONFIG_INVALID', 'RotationCoordinator needs a KeyManager with stage/promote');
+    if (
+      !options.keys ||
+      typeof options.keys.stage !== 'function' ||
+      typeof options.keys.promote !== 'function'
+    ) {
+      throw new KeyStoreError(
+        'ERR_CONFIG_INVALID',
+        'RotationCoordinator needs a KeyManager with stage/promote',
+      );
     }
     // Never rotate on our own: a rotation that does not wait for every node's ack is what this prevents.
     options.keys.setAutomaticRotation(false);
@@ -464,7 +483,9 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
         await this.#waitForChange(250);
         continue;
       }
-      const lagging = live.nodes.filter((n) => (n.acks[this.keyring] ?? 0) < stagedVersion).map((n) => n.nodeId);
+      const lagging = live.nodes
+        .filter((n) => (n.acks[this.keyring] ?? 0) < stagedVersion)
+        .map((n) => n.nodeId);
       if (lagging.length > 0) {
         if (!reportedStuck && Date.now() - started >= this.#ackTimeoutMs) {
           reportedStuck = true;

@@ -83,9 +83,16 @@ describe('EtcdKeyStore', () => {
     const a = open();
     const keys = await KeyManager.open({ store: a, kek: { key: kek() }, name, watch: false });
     const doc = (await a.load(name))!;
-    await expect(a.compareAndSwap('other', doc.version, doc)).rejects.toMatchObject({ code: 'ERR_CONFIG_INVALID' });
+    await expect(a.compareAndSwap('other', doc.version, doc)).rejects.toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+    });
     await expect(
-      a.compareAndSwap(name, doc.version, { ...doc, version: doc.version + 1 }, { condition: { kind: 'file' } }),
+      a.compareAndSwap(
+        name,
+        doc.version,
+        { ...doc, version: doc.version + 1 },
+        { condition: { kind: 'file' } },
+      ),
     ).rejects.toMatchObject({ code: 'ERR_CONFIG_INVALID' });
     await keys.close();
   });
@@ -102,12 +109,17 @@ describe('EtcdKeyStore', () => {
       kind: ETCD_TXN_CONDITION,
       description: 'fence unchanged',
       compares: [
-        { key: Buffer.from('test/fence'), target: 'Mod' as const, result: 'Equal' as const, mod_revision: modRev },
+        {
+          key: Buffer.from('test/fence'),
+          target: 'Mod' as const,
+          result: 'Equal' as const,
+          mod_revision: modRev,
+        },
       ],
     };
-    expect(await a.compareAndSwap(name, doc.version, { ...doc, version: doc.version + 1 }, { condition })).toBe(
-      true,
-    );
+    expect(
+      await a.compareAndSwap(name, doc.version, { ...doc, version: doc.version + 1 }, { condition }),
+    ).toBe(true);
     await c.put('test/fence').value('2');
     const err = await a
       .compareAndSwap(name, doc.version + 1, { ...doc, version: doc.version + 2 }, { condition })
@@ -115,11 +127,13 @@ describe('EtcdKeyStore', () => {
     expect(err).toBeInstanceOf(WriteConditionFailedError);
     expect(err).toBeInstanceOf(KeyError);
     expect(err.code).toBe('ERR_KEY_STATE');
-    expect((JSON.parse((await rawGet(`test/keyrings/${name}`))!) as StoredKeyring).version).toBe(doc.version + 1);
-    // A version conflict stays a plain `false` even with a condition (the manager re-reads and re-decides).
-    expect(await a.compareAndSwap(name, doc.version, { ...doc, version: doc.version + 2 }, { condition })).toBe(
-      false,
+    expect((JSON.parse((await rawGet(`test/keyrings/${name}`))!) as StoredKeyring).version).toBe(
+      doc.version + 1,
     );
+    // A version conflict stays a plain `false` even with a condition (the manager re-reads and re-decides).
+    expect(
+      await a.compareAndSwap(name, doc.version, { ...doc, version: doc.version + 2 }, { condition }),
+    ).toBe(false);
     c.close();
     await keys.close();
   });
@@ -218,7 +232,9 @@ describe('EtcdKeyStore', () => {
     proxy.blackhole();
     await expect(s.load(name)).rejects.toMatchObject({ code: 'ERR_KEYSTORE_UNAVAILABLE' });
     const doc = (await open().load(name))!;
-    await expect(s.compareAndSwap(name, doc.version, { ...doc, version: doc.version + 1 })).rejects.toMatchObject({
+    await expect(
+      s.compareAndSwap(name, doc.version, { ...doc, version: doc.version + 1 }),
+    ).rejects.toMatchObject({
       code: 'ERR_KEYSTORE_UNAVAILABLE',
     });
     proxy.heal();

@@ -1,3 +1,4 @@
+import { KeyManager } from '@mesh/keys';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,7 +11,6 @@ import {
 import { EtcdProcess } from './helpers/etcd-process.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { eventually, kek, newName } from './helpers/util.js';
-import { KeyManager } from '@mesh/keys';
 
 let etcd: EtcdProcess;
 const closers: Array<() => Promise<void>> = [];
@@ -33,7 +33,11 @@ describe('NodeRegistration', () => {
     const prefix = `${newName()}/`;
     const s = store(etcd.endpoint, prefix);
     const a = await NodeRegistration.start({ store: s, nodeId: 'a', ttlSeconds: 3, acks: { default: 1 } });
-    const b = await NodeRegistration.start({ store: store(etcd.endpoint, prefix), nodeId: 'b', ttlSeconds: 3 });
+    const b = await NodeRegistration.start({
+      store: store(etcd.endpoint, prefix),
+      nodeId: 'b',
+      ttlSeconds: 3,
+    });
     expect(a.leaseId).toBeDefined();
     expect(a.leaseId).not.toBe(b.leaseId);
     await a.ack('default', 4);
@@ -62,7 +66,11 @@ describe('NodeRegistration', () => {
       ttlSeconds: 2,
       acks: { default: 7 },
     });
-    const watcher = await NodeRegistration.start({ store: store(etcd.endpoint, prefix), nodeId: 'w', ttlSeconds: 2 });
+    const watcher = await NodeRegistration.start({
+      store: store(etcd.endpoint, prefix),
+      nodeId: 'w',
+      ttlSeconds: 2,
+    });
     const events: string[] = [];
     cut.on('degraded', (e) => events.push(`degraded:${e.reason}`));
     cut.on('registered', () => events.push('registered'));
@@ -106,9 +114,9 @@ describe('LeaderElection', () => {
     const old: Leadership = e1.leadership!;
     const fence = e1.fence();
     const doc = (await s1.load(name))!;
-    expect(await s1.compareAndSwap(name, doc.version, { ...doc, version: doc.version + 1 }, { condition: fence })).toBe(
-      true,
-    );
+    expect(
+      await s1.compareAndSwap(name, doc.version, { ...doc, version: doc.version + 1 }, { condition: fence }),
+    ).toBe(true);
     expect(() => e2.fence()).toThrow(/not the leader/);
     await e1.close();
     await eventually(() => e2.isLeader);
@@ -119,7 +127,12 @@ describe('LeaderElection', () => {
       .catch((e) => e);
     expect(err).toBeInstanceOf(WriteConditionFailedError);
     expect(
-      await s2.compareAndSwap(name, doc.version + 1, { ...doc, version: doc.version + 2 }, { condition: e2.fence() }),
+      await s2.compareAndSwap(
+        name,
+        doc.version + 1,
+        { ...doc, version: doc.version + 2 },
+        { condition: e2.fence() },
+      ),
     ).toBe(true);
     await e2.close();
     await keys.close();

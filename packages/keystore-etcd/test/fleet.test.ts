@@ -10,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdKeyStore } from '../src/index.js';
 import { FleetAuditor } from './helpers/auditor.js';
 import { EtcdProcess } from './helpers/etcd-process.js';
-import { announcePeers, FleetNode, type FleetNodeConfig, type NodeStats, nextEvent } from './helpers/fleet.js';
+import {
+  announcePeers,
+  FleetNode,
+  type FleetNodeConfig,
+  type NodeStats,
+  nextEvent,
+} from './helpers/fleet.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { eventually, scanEtcdForMaterial } from './helpers/util.js';
 
@@ -104,7 +110,9 @@ describe.sequential('fleet of node processes on one etcd', () => {
     expect(sum(st, (x) => x.undelivered)).toBe(0);
     expect(aesPromotions(s.auditor)).toBeGreaterThanOrEqual(20);
     expect(s.auditor.violations).toEqual([]);
-    await eventually(async () => new Set((await Promise.all(nodes.map((n) => n.stats()))).map((x) => x.version)).size === 1);
+    await eventually(
+      async () => new Set((await Promise.all(nodes.map((n) => n.stats()))).map((x) => x.version)).size === 1,
+    );
 
     // A node that joins late decrypts what was made for it before it started.
     const late = await FleetNode.start({
@@ -116,8 +124,13 @@ describe.sequential('fleet of node processes on one etcd', () => {
       ttlSeconds: TTL,
     });
     started.push(late);
-    const r = await late.call<{ ok: number; errors: string[] }>('decrypt', { from: 'a1', messages: old.messages });
-    console.log(`fleet: late joiner decrypted ${r.ok}/${old.messages.length} messages made before it started`);
+    const r = await late.call<{ ok: number; errors: string[] }>('decrypt', {
+      from: 'a1',
+      messages: old.messages,
+    });
+    console.log(
+      `fleet: late joiner decrypted ${r.ok}/${old.messages.length} messages made before it started`,
+    );
     expect(r.errors).toEqual([]);
     expect(r.ok).toBe(200);
 
@@ -135,7 +148,9 @@ describe.sequential('fleet of node processes on one etcd', () => {
     await keys.close();
     await store.close();
     const scan = await scanEtcdForMaterial(etcd.endpoint, materials);
-    console.log(`fleet: scanned ${scan.values} etcd values for ${materials.length} keys: ${scan.hits.length} hits`);
+    console.log(
+      `fleet: scanned ${scan.values} etcd values for ${materials.length} keys: ${scan.hits.length} hits`,
+    );
     expect(materials.length).toBeGreaterThan(40);
     expect(scan.hits).toEqual([]);
     await Promise.all([...nodes, late].map((n) => n.stop()));
@@ -158,7 +173,9 @@ describe.sequential('fleet of node processes on one etcd', () => {
     await leader.kill();
     slow.signal('SIGCONT');
     const done = await promoted;
-    console.log(`fleet: leader ${leader.nodeId} killed after staging key ${st.keyId}; ${done.nodeId} promoted it`);
+    console.log(
+      `fleet: leader ${leader.nodeId} killed after staging key ${st.keyId}; ${done.nodeId} promoted it`,
+    );
     announcePeers([slow, other]);
     await new Promise((r) => setTimeout(r, 1_000));
     await Promise.all([slow, other].map((n) => n.call('traffic', { on: false })));
@@ -177,9 +194,14 @@ describe.sequential('fleet of node processes on one etcd', () => {
     const s = await setup(etcd.endpoint, 'fleetD/');
     const proxy = await TcpProxy.start(etcd.clientPort);
     cleanups.push(() => proxy.close());
-    const nodes = await startNodes(s, ['d1', 'd2', 'cut'], (id) => (id === 'cut' ? proxy.endpoint : etcd.endpoint), {
-      interval: 400,
-    });
+    const nodes = await startNodes(
+      s,
+      ['d1', 'd2', 'cut'],
+      (id) => (id === 'cut' ? proxy.endpoint : etcd.endpoint),
+      {
+        interval: 400,
+      },
+    );
     const cut = nodes[2]!;
     await Promise.all(nodes.map((n) => n.call('traffic', { on: true, concurrency: 2, batchSize: 20 })));
     await eventually(() => aesPromotions(s.auditor) >= 2);
@@ -192,7 +214,11 @@ describe.sequential('fleet of node processes on one etcd', () => {
     proxy.heal();
     await eventually(async () => {
       const st = await Promise.all(nodes.map((n) => n.stats()));
-      return st[2]!.health.state === 'healthy' && st[2]!.version >= st[0]!.version && st[2]!.version >= st[1]!.version;
+      return (
+        st[2]!.health.state === 'healthy' &&
+        st[2]!.version >= st[0]!.version &&
+        st[2]!.version >= st[1]!.version
+      );
     }, 60_000);
     await new Promise((r) => setTimeout(r, 1_000));
     await Promise.all(nodes.map((n) => n.call('traffic', { on: false })));
@@ -222,10 +248,14 @@ describe.sequential('fleet through etcd faults', () => {
     await Promise.all(nodes.map((n) => n.call('traffic', { on: true, concurrency: 2, batchSize: 20 })));
     const rotate = async () => {
       const before = aesPromotions(s.auditor);
-      await eventually(async () => {
-        await nodes[0]!.call('request-rotation');
-        return true;
-      }, 60_000, 200);
+      await eventually(
+        async () => {
+          await nodes[0]!.call('request-rotation');
+          return true;
+        },
+        60_000,
+        200,
+      );
       await eventually(() => aesPromotions(s.auditor) > before, 60_000);
     };
     await rotate();
@@ -240,7 +270,10 @@ describe.sequential('fleet through etcd faults', () => {
     await own.restart();
     await rotate();
     await rotate();
-    await eventually(async () => new Set((await Promise.all(nodes.map((n) => n.stats()))).map((x) => x.version)).size === 1, 60_000);
+    await eventually(
+      async () => new Set((await Promise.all(nodes.map((n) => n.stats()))).map((x) => x.version)).size === 1,
+      60_000,
+    );
     await Promise.all(nodes.map((n) => n.call('traffic', { on: false })));
     const st = await Promise.all(nodes.map((n) => n.stats()));
     console.log(

@@ -52,9 +52,19 @@ function fail(kind, error, degradedAtStart = false) {
   }
 }
 
-for (const ev of ['leader', 'follower', 'staged', 'promoted', 'stage-stuck', 'degraded', 'healthy', 'rotation-failed']) {
+for (const ev of [
+  'leader',
+  'follower',
+  'staged',
+  'promoted',
+  'stage-stuck',
+  'degraded',
+  'healthy',
+  'rotation-failed',
+]) {
   coordinator.on(ev, (e) => {
-    const payload = ev === 'rotation-failed' ? { error: String(e.error?.code ?? e.error?.message ?? e.error) } : e;
+    const payload =
+      ev === 'rotation-failed' ? { error: String(e.error?.code ?? e.error?.message ?? e.error) } : e;
     send({ type: 'event', event: ev, nodeId: config.nodeId, at: Date.now(), ...payload });
   });
 }
@@ -182,7 +192,12 @@ process.on('message', async (msg) => {
       send({
         type: 'reply',
         id: msg.id,
-        stats: { ...stats, version: enc.keys.version, health: coordinator.health(), leader: coordinator.isLeader },
+        stats: {
+          ...stats,
+          version: enc.keys.version,
+          health: coordinator.health(),
+          leader: coordinator.isLeader,
+        },
       });
     } else if (msg.type === 'request-rotation') {
       await coordinator.requestRotation('aes-256-gcm');
@@ -192,7 +207,10 @@ process.on('message', async (msg) => {
       const out = [];
       for (let i = 0; i < msg.n; i++) {
         const text = `${config.nodeId}:old:${i}`;
-        out.push({ text, ciphertext: await enc.encryptToString(text, { context: `${config.nodeId}->${msg.to}` }) });
+        out.push({
+          text,
+          ciphertext: await enc.encryptToString(text, { context: `${config.nodeId}->${msg.to}` }),
+        });
       }
       send({ type: 'reply', id: msg.id, messages: out });
     } else if (msg.type === 'decrypt') {
@@ -200,7 +218,10 @@ process.on('message', async (msg) => {
       const errors = [];
       for (const m of msg.messages) {
         try {
-          if ((await enc.decryptToString(m.ciphertext, { context: `${msg.from}->${config.nodeId}` })) === m.text) ok++;
+          if (
+            (await enc.decryptToString(m.ciphertext, { context: `${msg.from}->${config.nodeId}` })) === m.text
+          )
+            ok++;
           else errors.push('mismatch');
         } catch (e) {
           errors.push(e.code ?? String(e));

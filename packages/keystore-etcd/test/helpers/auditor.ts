@@ -66,7 +66,12 @@ export class FleetAuditor {
       // Newly primary at this revision. A key created primary at once (the keyring's first keys) is exempt.
       if (before === undefined && this.#states.size === 0) continue;
       const live = [...this.#nodes.values()];
-      this.promotions.push({ revision, keyId: k.id, algorithm: k.algorithm, live: live.map((n) => n.nodeId) });
+      this.promotions.push({
+        revision,
+        keyId: k.id,
+        algorithm: k.algorithm,
+        live: live.map((n) => n.nodeId),
+      });
       const lagging = live.filter((n) => n.ack < k.createdInVersion);
       if (before !== 'staged' || lagging.length > 0) {
         this.violations.push({ revision, keyId: k.id, stagedVersion: k.createdInVersion, lagging });

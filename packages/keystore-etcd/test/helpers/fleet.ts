@@ -87,7 +87,9 @@ export class FleetNode {
         }
       };
       node.#child.on('message', onMessage);
-      node.#child.once('exit', (code) => reject(new Error(`node ${config.nodeId} exited (${code}) before ready`)));
+      node.#child.once('exit', (code) =>
+        reject(new Error(`node ${config.nodeId} exited (${code}) before ready`)),
+      );
     });
     return node;
   }

@@ -43,7 +43,10 @@ export function encodingsOf(material: Uint8Array): Buffer[] {
  * Reads every key and value in etcd and returns the keys whose key or value contains any of `materials` in
  * raw, hex, base64 or base64url form (empty: none found).
  */
-export async function scanEtcdForMaterial(endpoint: string, materials: Uint8Array[]): Promise<{
+export async function scanEtcdForMaterial(
+  endpoint: string,
+  materials: Uint8Array[],
+): Promise<{
   hits: string[];
   values: number;
 }> {
