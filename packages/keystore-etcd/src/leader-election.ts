@@ -46,6 +46,8 @@ export type StepDownReason = 'keepalive-overdue' | 'campaign-error' | 'key-gone'
 export interface LeaderElectionEvents {
   elected: Leadership;
   'stepped-down': { readonly reason: StepDownReason; readonly error?: unknown };
+  /** A campaign failed (its lease was lost or a call failed); a new one starts after a short backoff. */
+  'campaign-failed': { readonly error: unknown };
   /** etcd3 emitted `elected` after its campaign had failed (a known fault); ignored. */
   'stale-elected': { readonly error: unknown };
 }
@@ -172,6 +174,7 @@ export class LeaderElection extends Emitter<LeaderElectionEvents> {
       if (failed !== undefined) return;
       failed = error;
       if (this.#campaign !== campaign) return;
+      this.emit('campaign-failed', { error });
       if (this.#leadership) this.#stepDown('campaign-error', error);
       this.#retry(campaign);
     });

@@ -178,4 +178,43 @@ describe('LeaderElection', () => {
     await cut.close();
     await ok.close();
   });
+
+  it('etcd3 fault: a campaign that failed (lease lost while cut off) later emits elected; it is ignored', async () => {
+    const name = newName();
+    const proxy = await TcpProxy.start(etcd.clientPort);
+    closers.push(() => proxy.close());
+    const first = new LeaderElection({ store: store(), keyring: name, nodeId: 'first', ttlSeconds: 2 });
+    first.start();
+    await eventually(() => first.isLeader);
+    const cut = new LeaderElection({
+      store: store(proxy.endpoint),
+      keyring: name,
+      nodeId: 'cut',
+      ttlSeconds: 2,
+    });
+    const stale: unknown[] = [];
+    cut.on('stale-elected', (e) => stale.push(e.error));
+    const elected: Leadership[] = [];
+    cut.on('elected', (l) => elected.push(l));
+    cut.start();
+    // Let the campaign queue behind `first` (it now waits for first's key to go).
+    const c = new Etcd3({ hosts: etcd.endpoint });
+    await eventually(async () => (await c.getAll().prefix(`fleet/election/${name}/`).keys()).length === 2);
+    await new Promise((r) => setTimeout(r, 500)); // and its watch for first's key to go is set up
+    const failed = new Promise((r) => cut.on('campaign-failed', r));
+    proxy.blackhole();
+    // After 2x TTL without a keepalive etcd3 declares the campaign's lease lost: the campaign emits `error`.
+    await failed;
+    proxy.heal();
+    const healedAt = (await c.get('x').exec()).header.revision;
+    await first.close();
+    // The failed campaign's watch still sees first's key go and emits `elected`: reported, not obeyed.
+    await eventually(() => stale.length > 0);
+    // The retried campaign wins legitimately, with a key created after the heal.
+    await eventually(() => cut.isLeader);
+    expect(elected).toHaveLength(1);
+    expect(BigInt(elected[0]!.createRevision)).toBeGreaterThan(BigInt(healedAt) - 1n);
+    c.close();
+    await cut.close();
+  });
 });
