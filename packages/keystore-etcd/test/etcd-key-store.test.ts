@@ -190,6 +190,33 @@ describe('EtcdKeyStore', () => {
     await writer.close();
   });
 
+  it('a watch that reconnects after its start revision was compacted re-reads and watches again', async () => {
+    const name = newName();
+    const key = kek();
+    const writer = await KeyManager.open({ store: open(), kek: { key }, name, watch: false });
+    const proxy = await TcpProxy.start(etcd.clientPort);
+    const s = new EtcdKeyStore({ endpoints: proxy.endpoint, prefix: 'test/', callTimeoutMs: 1_000 });
+    const reader = await KeyManager.open({ store: s, kek: { key }, name });
+    const restarted: string[] = [];
+    s.on('watch-restarted', (e) => restarted.push(e.detail));
+    // Cut the link hard (existing streams die, new ones stall) while the keyring moves on and etcd compacts.
+    proxy.blackhole();
+    proxy.reset();
+    for (let i = 0; i < 3; i++) await writer.rotate();
+    const c = new Etcd3({ hosts: etcd.endpoint });
+    await c.kv.compact({ revision: (await c.get('x').exec()).header.revision, physical: true });
+    c.close();
+    proxy.heal();
+    await eventually(() => reader.version === writer.version && restarted.length > 0);
+    expect(restarted).toEqual(['Watcher canceled: ']);
+    await writer.rotate();
+    await eventually(() => reader.version === writer.version);
+    await reader.close();
+    await writer.close();
+    await s.close();
+    await proxy.close();
+  });
+
   it('ERR_KEYSTORE_UNAVAILABLE instead of a hang when etcd is frozen, and recovers after', async () => {
     const own = await EtcdProcess.start();
     try {
