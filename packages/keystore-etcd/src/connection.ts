@@ -7,7 +7,7 @@
  */
 import { KeyError, KeyStoreError } from '@mesh/keys';
 import { ExponentialBackoff, noop } from 'cockatiel';
-import { Etcd3, type IOptions } from 'etcd3';
+import { Etcd3, GRPCUnavailableError, type IOptions } from 'etcd3';
 
 type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
 
@@ -117,20 +117,35 @@ export function createEtcdClient(options: EtcdConnectionOptions = {}): {
 
 /**
  * Runs `call` with an upper bound: rejects with `ERR_KEYSTORE_UNAVAILABLE` after `ms` (the gRPC deadline
- * normally fires first; this bound also covers waiting for a connection or an auth token). Errors that are
- * not ours become `ERR_KEYSTORE_UNAVAILABLE` with the original as `cause`.
+ * normally fires first; this bound also covers waiting for a connection or an auth token). While the
+ * channel is (re)connecting gRPC fails calls fast with UNAVAILABLE ("No connection established"): those are
+ * retried with a short backoff inside the same bound, so a call right after etcd came back does not fail
+ * for nothing. (A compare-and-swap retried after an ambiguous failure is still safe: it compares the same
+ * mod revision, so it cannot apply twice.) Errors that are not ours become `ERR_KEYSTORE_UNAVAILABLE` with
+ * the original as `cause`.
  */
 export async function bounded<T>(ms: number, what: string, call: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let expired = false;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `etcd did not answer ${what} within ${ms} ms`)),
-      ms,
-    );
+    timer = setTimeout(() => {
+      expired = true;
+      reject(new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `etcd did not answer ${what} within ${ms} ms`));
+    }, ms);
   });
+  const attempt = async (): Promise<T> => {
+    for (let i = 0; ; i++) {
+      try {
+        return await call();
+      } catch (e) {
+        if (expired || !(e instanceof GRPCUnavailableError)) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(200, 25 * 2 ** i)));
+        if (expired) throw e;
+      }
+    }
+  };
   try {
-    return await Promise.race([call(), timeout]);
+    return await Promise.race([attempt(), timeout]);
   } catch (e) {
     if (e instanceof KeyStoreError || e instanceof KeyError) throw e;
     throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `etcd ${what} failed: ${errorText(e)}`, { cause: e });

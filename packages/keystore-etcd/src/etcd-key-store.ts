@@ -54,6 +54,10 @@ export interface EtcdKeyStoreEvents {
   'watch-disconnected': { readonly name: string; readonly error: KeyStoreError };
   /** The watch stream of `name` is connected again; `onChange` was called to resync. */
   'watch-reconnected': { readonly name: string };
+  /** etcd became unreachable (a call failed with `ERR_KEYSTORE_UNAVAILABLE`, or a watch lost its stream). */
+  unavailable: { readonly error: KeyStoreError };
+  /** etcd answered again after being unreachable. */
+  available: Record<string, never>;
 }
 
 interface Seen {
@@ -87,6 +91,7 @@ export class EtcdKeyStore implements KeyStore {
   readonly #watches = new Set<KeyringWatch>();
   readonly #listeners = new Map<keyof EtcdKeyStoreEvents, Set<(e: never) => void>>();
   #closed = false;
+  #available = true;
 
   constructor(options: EtcdKeyStoreOptions = {}) {
     this.prefix = normalizePrefix(options.prefix);
@@ -107,6 +112,39 @@ export class EtcdKeyStore implements KeyStore {
     return this.#client;
   }
 
+  /** False from a failed call (or a lost watch stream) until the next call succeeds. */
+  get available(): boolean {
+    return this.#available;
+  }
+
+  /**
+   * @internal Runs one bounded call and records whether etcd answered (`available`).
+   */
+  async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await bounded(this.callTimeoutMs, what, fn);
+      this.markAvailable();
+      return result;
+    } catch (e) {
+      if (e instanceof KeyStoreError && e.code === 'ERR_KEYSTORE_UNAVAILABLE') this.markUnavailable(e);
+      throw e;
+    }
+  }
+
+  /** @internal */
+  markAvailable(): void {
+    if (this.#available) return;
+    this.#available = true;
+    this.emit('available', {});
+  }
+
+  /** @internal */
+  markUnavailable(error: KeyStoreError): void {
+    if (!this.#available || this.#closed) return;
+    this.#available = false;
+    this.emit('unavailable', { error });
+  }
+
   /** The etcd key of keyring `name`. */
   keyOf(name: string): string {
     return keyringKey(this.prefix, name);
@@ -121,9 +159,7 @@ export class EtcdKeyStore implements KeyStore {
   async load(name: string): Promise<StoredKeyring | undefined> {
     this.#checkOpen();
     const key = this.keyOf(name);
-    const res = await bounded(this.callTimeoutMs, `read of ${key}`, () =>
-      this.#client.kv.range({ key: Buffer.from(key) }),
-    );
+    const res = await this.call(`read of ${key}`, () => this.#client.kv.range({ key: Buffer.from(key) }));
     this.#noteRead(name, res.header.revision);
     const kv = res.kvs[0];
     if (!kv) return undefined;
@@ -175,7 +211,7 @@ export class EtcdKeyStore implements KeyStore {
         expectedMod = seen.modRevision;
         own = { key: keyBuf, target: 'Mod', result: 'Equal', mod_revision: expectedMod };
       }
-      const res = await bounded(this.callTimeoutMs, `compare-and-swap of ${key}`, () =>
+      const res = await this.call(`compare-and-swap of ${key}`, () =>
         this.#client.kv.txn({
           compare: [own, ...(condition?.compares ?? [])],
           success: [{ request_put: { key: keyBuf, value } }],
@@ -253,9 +289,7 @@ export class EtcdKeyStore implements KeyStore {
   /** @internal The current header revision (a read of the key, which also refreshes what we remember). */
   async currentRevision(name: string): Promise<string> {
     const key = this.keyOf(name);
-    const res = await bounded(this.callTimeoutMs, `read of ${key}`, () =>
-      this.#client.kv.range({ key: Buffer.from(key) }),
-    );
+    const res = await this.call(`read of ${key}`, () => this.#client.kv.range({ key: Buffer.from(key) }));
     this.#noteRead(name, res.header.revision);
     return res.header.revision;
   }
@@ -341,6 +375,7 @@ class KeyringWatch {
       if (this.#disconnected) {
         this.#disconnected = false;
         this.store.emit('watch-reconnected', { name: this.name });
+        this.store.markAvailable();
         // The stream resumed from the next revision, so nothing was missed; reloading anyway lets the caller
         // resync anything it could not do while etcd was away (acks, refreshes).
         this.#changed();
@@ -356,6 +391,7 @@ class KeyringWatch {
         },
       );
       this.store.emit('watch-disconnected', { name: this.name, error });
+      this.store.markUnavailable(error);
       this.onError?.(error);
     });
     // etcd cancelled the watch. For a compacted start revision etcd3 says only "Watcher canceled: " (the

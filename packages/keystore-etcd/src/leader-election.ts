@@ -14,7 +14,6 @@ import { KeyStoreError } from '@mesh/keys';
 import type { Campaign, Election, Etcd3, Lease } from 'etcd3';
 import { Emitter } from './_emitter.js';
 import { ETCD_TXN_CONDITION, type EtcdTxnCondition } from './condition.js';
-import { bounded } from './connection.js';
 import type { EtcdKeyStore } from './etcd-key-store.js';
 import { checkNodeId, electionPrefix, prefixEnd } from './layout.js';
 
@@ -140,7 +139,7 @@ export class LeaderElection extends Emitter<LeaderElectionEvents> {
 
   /** The current leader's node id as etcd shows it (undefined: none). */
   async leader(): Promise<string | undefined> {
-    return bounded(this.#store.callTimeoutMs, 'election leader read', () => this.#election.leader());
+    return this.#store.call('election leader read', () => this.#election.leader());
   }
 
   /** Resigns (revoking the campaign lease) and stops campaigning. */
@@ -151,7 +150,7 @@ export class LeaderElection extends Emitter<LeaderElectionEvents> {
     if (this.#leadership) this.#stepDown('closed');
     const c = this.#campaign;
     this.#campaign = undefined;
-    if (c) await bounded(this.#store.callTimeoutMs, 'resign', () => c.resign()).catch(() => {});
+    if (c) await this.#store.call('resign', () => c.resign()).catch(() => {});
   }
 
   #startCampaign(): void {
@@ -194,10 +193,9 @@ export class LeaderElection extends Emitter<LeaderElectionEvents> {
 
   /** Reads our key back: leadership is taken only if it exists and no older candidate does. */
   async #confirm(campaign: Campaign): Promise<void> {
-    const t = this.#store.callTimeoutMs;
     // The full key: the election's namespace prefix (ours + `election/<keyring>/`) and the lease id.
-    const key = await bounded(t, 'campaign key', () => campaign.getCampaignKey());
-    const res = await bounded(t, 'election read', () =>
+    const key = await this.#store.call('campaign key', () => campaign.getCampaignKey());
+    const res = await this.#store.call('election read', () =>
       this.#client.kv.range({
         key: Buffer.from(this.#prefix),
         range_end: prefixEnd(this.#prefix),
@@ -222,7 +220,7 @@ export class LeaderElection extends Emitter<LeaderElectionEvents> {
 
   #retry(campaign: Campaign): void {
     if (this.#campaign === campaign) this.#campaign = undefined;
-    void bounded(this.#store.callTimeoutMs, 'resign', () => campaign.resign()).catch(() => {});
+    void this.#store.call('resign', () => campaign.resign()).catch(() => {});
     if (this.#closed) return;
     const delay = RETRY_MS[Math.min(this.#attempt++, RETRY_MS.length - 1)]!;
     setTimeout(() => {

@@ -12,7 +12,7 @@
 import { KeyStoreError } from '@mesh/keys';
 import type { Etcd3, IKeyValue, Lease } from 'etcd3';
 import { Emitter } from './_emitter.js';
-import { bounded, errorText } from './connection.js';
+import { errorText } from './connection.js';
 import type { EtcdKeyStore } from './etcd-key-store.js';
 import { checkNodeId, nodeKey, nodesPrefix, prefixEnd } from './layout.js';
 
@@ -64,7 +64,13 @@ export interface NodeHealth {
 }
 
 /** Why a node reports itself degraded. */
-export type DegradedReason = 'keepalive-overdue' | 'lease-lost' | 'not-registered' | 'behind' | 'closed';
+export type DegradedReason =
+  | 'keepalive-overdue'
+  | 'lease-lost'
+  | 'not-registered'
+  | 'behind'
+  | 'etcd-unreachable'
+  | 'closed';
 
 /** Events of {@link NodeRegistration}. */
 export interface NodeRegistrationEvents {
@@ -174,7 +180,7 @@ export class NodeRegistration extends Emitter<NodeRegistrationEvents> {
 
   /** Every live registration under the prefix, at one revision. */
   async liveNodes(): Promise<LiveSet> {
-    return readLiveSet(this.#client, this.#store.prefix, this.#store.callTimeoutMs);
+    return readLiveSet(this.#store);
   }
 
   /** Revokes the lease (the registration disappears at once) and stops. */
@@ -185,7 +191,7 @@ export class NodeRegistration extends Emitter<NodeRegistrationEvents> {
     this.#setState('degraded', 'closed');
     const lease = this.#lease;
     this.#lease = undefined;
-    if (lease) await bounded(this.#store.callTimeoutMs, 'lease revoke', () => lease.revoke()).catch(() => {});
+    if (lease) await this.#store.call('lease revoke', () => lease.revoke()).catch(() => {});
   }
 
   #record(): NodeRecord {
@@ -202,7 +208,7 @@ export class NodeRegistration extends Emitter<NodeRegistrationEvents> {
         throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', 'node is not registered');
       this.#dirty = false;
       try {
-        await bounded(this.#store.callTimeoutMs, `write of ${this.#key}`, () =>
+        await this.#store.call(`write of ${this.#key}`, () =>
           this.#client.kv.put({
             key: Buffer.from(this.#key),
             value: Buffer.from(JSON.stringify(this.#record())),
@@ -236,13 +242,14 @@ export class NodeRegistration extends Emitter<NodeRegistrationEvents> {
     lease.on('keepaliveSucceeded', () => {
       if (this.#lease !== lease) return;
       this.#lastKeepAliveAt = Date.now();
+      this.#store.markAvailable();
       if (this.#state === 'degraded' && this.#reason === 'keepalive-overdue') {
         this.#setState('healthy', undefined);
       }
     });
     let id: string;
     try {
-      id = await bounded(this.#store.callTimeoutMs, 'lease grant', () => lease.grant());
+      id = await this.#store.call('lease grant', () => lease.grant());
     } catch (e) {
       lease.release();
       throw e;
@@ -313,10 +320,10 @@ export class NodeRegistration extends Emitter<NodeRegistrationEvents> {
 }
 
 /** Reads every registration under `prefix` in one range request. */
-export async function readLiveSet(client: Etcd3, prefix: string, timeoutMs: number): Promise<LiveSet> {
-  const from = nodesPrefix(prefix);
-  const res = await bounded(timeoutMs, `read of ${from}*`, () =>
-    client.kv.range({ key: Buffer.from(from), range_end: prefixEnd(from) }),
+export async function readLiveSet(store: EtcdKeyStore): Promise<LiveSet> {
+  const from = nodesPrefix(store.prefix);
+  const res = await store.call(`read of ${from}*`, () =>
+    store.client.kv.range({ key: Buffer.from(from), range_end: prefixEnd(from) }),
   );
   const nodes: LiveNode[] = [];
   for (const kv of res.kvs) {

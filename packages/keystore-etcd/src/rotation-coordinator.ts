@@ -30,7 +30,6 @@ import {
 import type { Watcher } from 'etcd3';
 import { Emitter } from './_emitter.js';
 import { allOf, ETCD_TXN_CONDITION, type EtcdTxnCondition, WriteConditionFailedError } from './condition.js';
-import { bounded } from './connection.js';
 import type { EtcdKeyStore } from './etcd-key-store.js';
 import { checkNodeId, nodesPrefix, prefixEnd } from './layout.js';
 import { LeaderElection } from './leader-election.js';
@@ -163,7 +162,8 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
   #requestsWatcher: Watcher | undefined;
   #wake: (() => void) | undefined;
   #work: Promise<void> = Promise.resolve();
-  #pendingWork = false;
+  /** Leader tasks queued or running. */
+  #pendingWork = 0;
   #behind = false;
   #degradedReported = false;
   #lastMaintenance = 0;
@@ -228,10 +228,17 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
   /** Degraded while the registration may be out of the live set, or until this node has caught up. */
   health(): CoordinatorHealth {
     const h = this.#registration.health();
-    const behind = h.state === 'healthy' && this.#behind;
+    const extra: DegradedReason | undefined =
+      h.state !== 'healthy'
+        ? undefined
+        : this.#behind
+          ? 'behind'
+          : !this.#store.available
+            ? 'etcd-unreachable'
+            : undefined;
     return {
       ...h,
-      ...(behind && { state: 'degraded' as const, reason: 'behind' as const }),
+      ...(extra && { state: 'degraded' as const, reason: extra }),
       leader: this.#election.isLeader,
       appliedVersion: this.#keys.version,
     };
@@ -303,6 +310,8 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
         void this.#catchUp();
       }),
       this.#registration.on('healthy', () => this.#reportHealth()),
+      this.#store.on('unavailable', () => this.#reportDegraded('etcd-unreachable')),
+      this.#store.on('available', () => this.#reportHealth()),
     );
   }
 
@@ -340,7 +349,7 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
 
   async #request(req: RotationRequest): Promise<void> {
     const key = `${requestsPrefix(this.#store.prefix, this.keyring)}${this.nodeId}`;
-    await bounded(this.#store.callTimeoutMs, `write of ${key}`, () =>
+    await this.#store.call(`write of ${key}`, () =>
       this.#store.client.kv.put({ key: Buffer.from(key), value: Buffer.from(JSON.stringify(req)) }),
     );
   }
@@ -376,7 +385,7 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
   #tick(): void {
     if (!this.#election.isLeader || this.#closed) return;
     const now = Date.now();
-    if (now - this.#lastMaintenance >= this.#maintenanceMs && !this.#pendingWork) {
+    if (now - this.#lastMaintenance >= this.#maintenanceMs && this.#pendingWork === 0) {
       this.#lastMaintenance = now;
       this.#schedule(async () => {
         await this.#finishStaged();
@@ -384,7 +393,7 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
         await this.#drainRequests();
       });
     }
-    if (this.#intervalMs === undefined || this.#pendingWork) return;
+    if (this.#intervalMs === undefined || this.#pendingWork > 0) return;
     for (const k of this.#keys.keys()) {
       if (k.state === 'primary' && now - (k.promotedAt ?? k.createdAt) >= this.#intervalMs) {
         this.#schedule(() =>
@@ -397,7 +406,7 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
 
   /** Leader work runs one item at a time. */
   #schedule(task: () => Promise<void>): void {
-    this.#pendingWork = true;
+    this.#pendingWork++;
     const run = this.#work.then(async () => {
       if (!this.#election.isLeader || this.#closed) return;
       try {
@@ -409,13 +418,13 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
       }
     });
     this.#work = run.finally(() => {
-      if (this.#work === run) this.#pendingWork = false;
+      this.#pendingWork--;
     });
   }
 
   async #drainRequests(): Promise<void> {
     const prefix = requestsPrefix(this.#store.prefix, this.keyring);
-    const res = await bounded(this.#store.callTimeoutMs, `read of ${prefix}*`, () =>
+    const res = await this.#store.call(`read of ${prefix}*`, () =>
       this.#store.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) }),
     );
     for (const kv of res.kvs) {
@@ -427,7 +436,7 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
         req = undefined;
       }
       // Delete first (only this version of the request): a request made meanwhile stays for the next round.
-      await bounded(this.#store.callTimeoutMs, 'request delete', () =>
+      await this.#store.call('request delete', () =>
         this.#store.client.kv.txn({
           compare: [{ key: kv.key, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision }],
           success: [{ request_delete_range: { key: kv.key } }],

@@ -48,6 +48,7 @@ function fail(kind, error, degradedAtStart = false) {
       at: Date.now(),
       degraded: degradedAtStart || degraded(),
       code: error?.code ?? String(error?.message ?? error).slice(0, 120),
+      detail: String(error?.message ?? error).slice(0, 200),
     });
   }
 }
