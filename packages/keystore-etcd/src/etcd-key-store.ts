@@ -89,6 +89,8 @@ export class EtcdKeyStore implements KeyStore {
   /** Header revision of the last read per keyring: a watch set up afterwards starts just after it. */
   readonly #readRevision = new Map<string, string>();
   readonly #watches = new Set<KeyringWatch>();
+  /** The value a watch event just delivered, handed to the next `load` instead of a second round trip. */
+  readonly #pushed = new Map<string, { kv: IKeyValue; revision: string }>();
   readonly #listeners = new Map<keyof EtcdKeyStoreEvents, Set<(e: never) => void>>();
   #closed = false;
   #available = true;
@@ -159,6 +161,17 @@ export class EtcdKeyStore implements KeyStore {
   async load(name: string): Promise<StoredKeyring | undefined> {
     this.#checkOpen();
     const key = this.keyOf(name);
+    const pushed = this.#pushed.get(name);
+    this.#pushed.delete(name);
+    const seen = this.#seen.get(name);
+    // The watch just delivered a newer value: that is the state as of its revision, and any later change
+    // arrives as another event, so the reload it triggers needs no second round trip.
+    if (pushed && (!seen || BigInt(pushed.kv.mod_revision) > BigInt(seen.modRevision))) {
+      this.#noteRead(name, pushed.revision);
+      const doc = parseValue(pushed.kv, key);
+      this.#seen.set(name, { version: doc.version, modRevision: pushed.kv.mod_revision });
+      return doc;
+    }
     const res = await this.call(`read of ${key}`, () => this.#client.kv.range({ key: Buffer.from(key) }));
     this.#noteRead(name, res.header.revision);
     const kv = res.kvs[0];
@@ -294,6 +307,11 @@ export class EtcdKeyStore implements KeyStore {
     return res.header.revision;
   }
 
+  /** @internal A value the watch of `name` delivered. */
+  notePushed(name: string, kv: IKeyValue): void {
+    this.#pushed.set(name, { kv, revision: kv.mod_revision });
+  }
+
   /** @internal */
   get closed(): boolean {
     return this.#closed;
@@ -368,7 +386,10 @@ class KeyringWatch {
       .startRevision(fromRevision)
       .watcher();
     this.#watcher = w;
-    w.on('put', () => this.#changed());
+    w.on('put', (kv) => {
+      this.store.notePushed(this.name, kv);
+      this.#changed();
+    });
     w.on('delete', () => this.#changed());
     w.on('connected', () => {
       this.#restarts = 0;

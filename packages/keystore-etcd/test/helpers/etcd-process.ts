@@ -33,6 +33,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface EtcdProcessOptions {
   /** Keep etcd's output (for debugging a failing test). */
   verbose?: boolean;
+  /** Directory the temporary data directory is made in, default the OS temp dir (e.g. `/dev/shm`). */
+  dataRoot?: string;
 }
 
 /** One etcd server process this test started. */
@@ -65,7 +67,7 @@ export class EtcdProcess {
   static async start(options: EtcdProcessOptions = {}): Promise<EtcdProcess> {
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const dataDir = mkdtempSync(join(tmpdir(), 'mesh-etcd-'));
+      const dataDir = mkdtempSync(join(options.dataRoot ?? tmpdir(), 'mesh-etcd-'));
       const etcd = new EtcdProcess(dataDir, await freePort(), await freePort(), options.verbose ?? false);
       try {
         await etcd.spawn();
