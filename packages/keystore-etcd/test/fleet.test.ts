@@ -264,10 +264,15 @@ describe.sequential('fleet through etcd faults', () => {
     own.freeze();
     await new Promise((r) => setTimeout(r, TTL * 1_000 + 1_500));
     own.thaw();
+    // Every node resyncs by itself (its watch reconnects, its lease is re-granted) before the next rotation.
+    const allHealthy = async () =>
+      (await Promise.all(nodes.map((n) => n.stats()))).every((x) => x.health.state === 'healthy');
+    await eventually(allHealthy, 60_000);
     await rotate();
     await own.kill();
     await new Promise((r) => setTimeout(r, 500));
     await own.restart();
+    await eventually(allHealthy, 60_000);
     await rotate();
     await rotate();
     await eventually(
@@ -282,6 +287,12 @@ describe.sequential('fleet through etcd faults', () => {
     );
     expect(st.flatMap((x) => x.failures)).toEqual([]);
     expect(sum(st, (x) => x.decrypted)).toBeGreaterThan(0);
+    // Each node noticed the outage (degraded) and recovered (healthy) on its own.
+    for (const n of nodes) {
+      expect(n.events.some((e) => e.event === 'degraded')).toBe(true);
+      expect(n.events.some((e) => e.event === 'healthy')).toBe(true);
+    }
+    expect(s.auditor.promotions.length).toBeGreaterThanOrEqual(5);
     expect(s.auditor.violations).toEqual([]);
     await Promise.all(nodes.map((n) => n.stop()));
   });

@@ -14,7 +14,7 @@ const send = (msg) => process.send?.(msg);
 const store = new EtcdKeyStore({
   endpoints: config.endpoint,
   prefix: config.prefix,
-  callTimeoutMs: config.callTimeoutMs ?? 1_000,
+  callTimeoutMs: config.callTimeoutMs ?? 3_000,
 });
 const enc = await createEncryption({
   service: config.nodeId,
