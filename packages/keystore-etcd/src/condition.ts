@@ -2,11 +2,12 @@
  * Fenced writes: extra etcd compares a keyring write must satisfy, carried through
  * `KeyStore.compareAndSwap(..., { condition })` as an opaque `WriteCondition` (`kind: 'etcd-txn'`). The
  * leader uses them to make a write conditional on still holding its election key (by create revision) and
- * on the acks it based the decision on still standing (by mod revision of the node registrations).
+ * on the acks it based the decision on still standing (by mod revision of the node registrations). When
+ * the version compare holds but the condition does not, the store throws `WriteConditionFailedError` of
+ * `@mesh/keys` (code `ERR_KEY_STATE`), so the manager does not retry blindly.
  *
  * @module
  */
-import { KeyError } from '@mesh/keys';
 import type { ICompare } from 'etcd3';
 
 /** The `kind` of {@link EtcdTxnCondition}. */
@@ -40,22 +41,4 @@ export function allOf(...conditions: EtcdTxnCondition[]): EtcdTxnCondition {
     description: conditions.map((c) => c.description).join('; '),
     compares: conditions.flatMap((c) => c.compares),
   };
-}
-
-/**
- * A fenced write was refused because its condition no longer holds (this node lost leadership, or an ack it
- * relied on changed). Nothing was written. Not retryable as is: re-decide first.
- * Code `ERR_KEY_STATE`.
- *
- * @example
- * ```ts
- * try { await keys.promote(id, { condition }); }
- * catch (e) { if (e instanceof WriteConditionFailedError) return reconsider(); throw e; }
- * ```
- */
-export class WriteConditionFailedError extends KeyError {
-  override readonly name: string = 'WriteConditionFailedError';
-  constructor(description: string) {
-    super('ERR_KEY_STATE', `write condition no longer holds: ${description}`);
-  }
 }

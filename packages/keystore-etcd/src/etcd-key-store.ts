@@ -13,9 +13,16 @@
  *
  * @module
  */
-import { type KeyStore, KeyStoreError, parseStoredKeyring, type StoredKeyring } from '@mesh/keys';
+import {
+  type CompareAndSwapOptions,
+  type KeyStore,
+  KeyStoreError,
+  parseStoredKeyring,
+  type StoredKeyring,
+  WriteConditionFailedError,
+} from '@mesh/keys';
 import type { Etcd3, ICompare, IKeyValue, Watcher } from 'etcd3';
-import { isEtcdTxnCondition, WriteConditionFailedError } from './condition.js';
+import { isEtcdTxnCondition } from './condition.js';
 import { bounded, createEtcdClient, type EtcdConnectionOptions, errorText } from './connection.js';
 import { keyringKey, normalizePrefix } from './layout.js';
 
@@ -28,12 +35,6 @@ export interface EtcdKeyStoreOptions extends EtcdConnectionOptions {
    * closed by {@link EtcdKeyStore.close}). Its call deadlines are then the caller's business.
    */
   client?: Etcd3;
-}
-
-/** Options of `compareAndSwap` (structurally `CompareAndSwapOptions` of `@mesh/keys`). */
-export interface EtcdCompareAndSwapOptions {
-  /** An {@link EtcdTxnCondition}; any other kind is refused with `ERR_CONFIG_INVALID`. */
-  readonly condition?: { readonly kind: string };
 }
 
 /** Why a watch was set up again (event `watch-restarted`). */
@@ -147,6 +148,11 @@ export class EtcdKeyStore implements KeyStore {
     this.emit('unavailable', { error });
   }
 
+  /** Where keyring `name` lives, for messages (e.g. a wrong KEK): `etcd key <prefix>keyrings/<name>`. */
+  location(name: string): string {
+    return `etcd key ${this.keyOf(name)}`;
+  }
+
   /** The etcd key of keyring `name`. */
   keyOf(name: string): string {
     return keyringKey(this.prefix, name);
@@ -186,7 +192,8 @@ export class EtcdKeyStore implements KeyStore {
    * comparing the key's mod revision, plus the compares of `options.condition` when given.
    *
    * @returns false, writing nothing, when the stored version differs.
-   * @throws {WriteConditionFailedError} when the version matched but the condition did not (nothing written).
+   * @throws {WriteConditionFailedError} (`@mesh/keys`) when the version matched but the condition did not
+   *   (nothing written).
    * @throws {KeyStoreError} `ERR_KEYSTORE_UNAVAILABLE`, `ERR_CONFIG_INVALID` (unknown condition kind, name
    *   mismatch), `ERR_KEYSTORE_CORRUPT` (`next` is not a valid document).
    */
@@ -194,7 +201,7 @@ export class EtcdKeyStore implements KeyStore {
     name: string,
     expectedVersion: number | undefined,
     next: StoredKeyring,
-    options?: EtcdCompareAndSwapOptions,
+    options?: CompareAndSwapOptions,
   ): Promise<boolean> {
     this.#checkOpen();
     const doc = parseStoredKeyring(next);
@@ -238,7 +245,9 @@ export class EtcdKeyStore implements KeyStore {
       const current = res.responses[0]?.response_range?.kvs[0];
       const keyHeld =
         expectedVersion === undefined ? current === undefined : current?.mod_revision === expectedMod;
-      if (keyHeld && condition) throw new WriteConditionFailedError(condition.description);
+      if (keyHeld && condition) {
+        throw new WriteConditionFailedError(`write condition no longer holds: ${condition.description}`);
+      }
       if (!current) {
         this.#seen.delete(name);
         return false;

@@ -15,11 +15,10 @@
  * @module
  */
 export type { EtcdTxnCondition } from './condition.js';
-export { allOf, ETCD_TXN_CONDITION, isEtcdTxnCondition, WriteConditionFailedError } from './condition.js';
+export { allOf, ETCD_TXN_CONDITION, isEtcdTxnCondition } from './condition.js';
 export type { EtcdConnectionOptions, EtcdTlsOptions } from './connection.js';
 export { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_KEEPALIVE_MS, MIN_KEEPALIVE_MS } from './connection.js';
 export type {
-  EtcdCompareAndSwapOptions,
   EtcdKeyStoreEvents,
   EtcdKeyStoreOptions,
   WatchRestartedEvent,
@@ -45,7 +44,6 @@ export type {
 export { NodeRegistration } from './node-registration.js';
 export type {
   CoordinatorHealth,
-  FleetKeyManager,
   FleetMetric,
   RotationCoordinatorEvents,
   RotationCoordinatorOptions,

@@ -23,56 +23,25 @@
 import {
   type KeyAlgorithm,
   type KeyInfo,
+  type KeyManager,
   KeyStoreError,
   parseDuration,
+  type RotationDueEvent,
   type RotationTrigger,
+  WriteConditionFailedError,
 } from '@mesh/keys';
 import type { Watcher } from 'etcd3';
 import { Emitter } from './_emitter.js';
-import { allOf, ETCD_TXN_CONDITION, type EtcdTxnCondition, WriteConditionFailedError } from './condition.js';
+import { allOf, ETCD_TXN_CONDITION, type EtcdTxnCondition } from './condition.js';
 import type { EtcdKeyStore } from './etcd-key-store.js';
 import { checkNodeId, nodesPrefix, prefixEnd } from './layout.js';
 import { LeaderElection } from './leader-election.js';
 import { type DegradedReason, type LiveSet, type NodeHealth, NodeRegistration } from './node-registration.js';
 
-/**
- * What the coordinator uses of a `KeyManager` from `@mesh/keys` (two-phase rotation): a `KeyManager`
- * satisfies it as is.
- */
-export interface FleetKeyManager {
-  readonly name: string;
-  /** The applied keyring version. */
-  readonly version: number;
-  keys(): KeyInfo[];
-  stage(
-    algorithm: KeyAlgorithm,
-    options?: { condition?: EtcdTxnCondition },
-  ): Promise<{ keyId: number; version: number }>;
-  promote(
-    keyId: number,
-    options?: { condition?: EtcdTxnCondition },
-  ): Promise<{ version: number; previousKeyId?: number }>;
-  setAutomaticRotation(enabled: boolean): void;
-  /** Applies retention now. */
-  maintain(): Promise<void>;
-  /** Re-reads the store. */
-  refresh(): Promise<void>;
-  on(event: 'applied', listener: (e: { version: number }) => void): unknown;
-  on(
-    event: 'rotation-due',
-    listener: (e: { algorithm: KeyAlgorithm; trigger: RotationTrigger }) => void,
-  ): unknown;
-  off(event: 'applied', listener: (e: { version: number }) => void): unknown;
-  off(
-    event: 'rotation-due',
-    listener: (e: { algorithm: KeyAlgorithm; trigger: RotationTrigger }) => void,
-  ): unknown;
-}
-
 /** Options of {@link RotationCoordinator.start}. */
 export interface RotationCoordinatorOptions {
   /** The node's key manager (e.g. `enc.keys` of `createEncryption({ keyStore })`), opened on `store`. */
-  keys: FleetKeyManager;
+  keys: KeyManager;
   /** The etcd key store the key manager uses. */
   store: EtcdKeyStore;
   /** Unique id of this node in the fleet. */
@@ -148,7 +117,7 @@ interface RotationRequest {
 export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
   readonly nodeId: string;
   readonly keyring: string;
-  readonly #keys: FleetKeyManager;
+  readonly #keys: KeyManager;
   readonly #store: EtcdKeyStore;
   readonly #registration: NodeRegistration;
   readonly #election: LeaderElection;
@@ -276,12 +245,11 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
       this.#registration.ack(this.keyring, e.version).catch(() => {});
       this.#wakeUp();
     };
-    const onDue = (e: { algorithm: KeyAlgorithm; trigger: RotationTrigger }) => {
-      const primary = keys.keys().find((k) => k.algorithm === e.algorithm && k.state === 'primary');
+    const onDue = (e: RotationDueEvent) => {
       const req: RotationRequest = {
         algorithm: e.algorithm,
         trigger: e.trigger,
-        ...(primary && { primaryKeyId: primary.id }),
+        ...(e.keyId !== undefined && { primaryKeyId: e.keyId }),
       };
       if (this.#election.isLeader) this.#schedule(() => this.#handleRequest(req));
       else this.#request(req).catch(() => {});
@@ -389,7 +357,10 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
       this.#lastMaintenance = now;
       this.#schedule(async () => {
         await this.#finishStaged();
-        await this.#keys.maintain().catch((error) => this.emit('rotation-failed', { error }));
+        if (!this.#election.isLeader) return;
+        await this.#keys
+          .maintain({ condition: this.#election.fence() })
+          .catch((error) => this.emit('rotation-failed', { error }));
         await this.#drainRequests();
       });
     }

@@ -1,7 +1,7 @@
-import { KeyError, KeyManager, KeyStoreError, type StoredKeyring } from '@mesh/keys';
+import { KeyManager, KeyStoreError, type StoredKeyring, WriteConditionFailedError } from '@mesh/keys';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ETCD_TXN_CONDITION, EtcdKeyStore, WriteConditionFailedError } from '../src/index.js';
+import { ETCD_TXN_CONDITION, EtcdKeyStore } from '../src/index.js';
 import { EtcdProcess } from './helpers/etcd-process.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { eventually, kek, newName, scanEtcdForMaterial } from './helpers/util.js';
@@ -125,7 +125,7 @@ describe('EtcdKeyStore', () => {
       .compareAndSwap(name, doc.version + 1, { ...doc, version: doc.version + 2 }, { condition })
       .catch((e) => e);
     expect(err).toBeInstanceOf(WriteConditionFailedError);
-    expect(err).toBeInstanceOf(KeyError);
+    expect(err).toBeInstanceOf(KeyStoreError);
     expect(err.code).toBe('ERR_KEY_STATE');
     expect((JSON.parse((await rawGet(`test/keyrings/${name}`))!) as StoredKeyring).version).toBe(
       doc.version + 1,

@@ -1,13 +1,7 @@
-import { KeyManager } from '@mesh/keys';
+import { KeyManager, WriteConditionFailedError } from '@mesh/keys';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  EtcdKeyStore,
-  LeaderElection,
-  type Leadership,
-  NodeRegistration,
-  WriteConditionFailedError,
-} from '../src/index.js';
+import { EtcdKeyStore, LeaderElection, type Leadership, NodeRegistration } from '../src/index.js';
 import { EtcdProcess } from './helpers/etcd-process.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { eventually, kek, newName } from './helpers/util.js';
