@@ -39,6 +39,8 @@ async function run(
           keyring: 'default',
           kekHex,
           ttlSeconds: 5,
+          // A fleet keeps a bounded keyring: the leader retires all but the newest decrypt-only keys.
+          rotation: { maxRetainedKeys: 4 },
         }),
       );
     }

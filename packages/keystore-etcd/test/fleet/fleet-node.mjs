@@ -3,7 +3,7 @@
 // benchmark) over the IPC channel; counts everything in process and reports on request.
 //
 // Environment: MESH_FLEET_CONFIG = JSON { nodeId, endpoint, prefix, keyring, kekHex, ttlSeconds, interval?,
-// ackTimeoutMs? }.
+// ackTimeoutMs?, callTimeoutMs?, rotation? (the keyring's RotationPolicy) }.
 import { createServer, request } from 'node:http';
 import { createEncryption } from '@mesh/encryption';
 import { EtcdKeyStore, RotationCoordinator } from '@mesh/keystore-etcd';
@@ -22,6 +22,7 @@ const enc = await createEncryption({
   kek: { key: Uint8Array.from(Buffer.from(config.kekHex, 'hex')) },
   keyring: config.keyring,
   compression: false,
+  ...(config.rotation && { rotation: config.rotation }),
 });
 const coordinator = await RotationCoordinator.start({
   keys: enc.keys,

@@ -19,6 +19,8 @@ export interface FleetNodeConfig {
   interval?: number;
   ackTimeoutMs?: number;
   callTimeoutMs?: number;
+  /** The keyring's rotation policy (retention); the leader applies it. */
+  rotation?: { maxRetainedKeys?: number; retention?: number | string };
 }
 
 /** What a node reports. */
