@@ -4,7 +4,8 @@
  * helper started; never any address but 127.0.0.1.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,8 @@ export interface EtcdProcessOptions {
   verbose?: boolean;
   /** Directory the temporary data directory is made in, default the OS temp dir (e.g. `/dev/shm`). */
   dataRoot?: string;
+  /** Serve clients over TLS and require client certificates signed by `caFile` (PEM file paths). */
+  tls?: { certFile: string; keyFile: string; caFile: string; clientCertFile: string; clientKeyFile: string };
 }
 
 /** One etcd server process this test started. */
@@ -45,17 +48,25 @@ export class EtcdProcess {
   #child: ChildProcess | undefined;
   #log: string[] = [];
   readonly #verbose: boolean;
+  readonly #tls: EtcdProcessOptions['tls'];
 
-  private constructor(dataDir: string, clientPort: number, peerPort: number, verbose: boolean) {
+  private constructor(
+    dataDir: string,
+    clientPort: number,
+    peerPort: number,
+    verbose: boolean,
+    tls: EtcdProcessOptions['tls'],
+  ) {
     this.dataDir = dataDir;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
     this.#verbose = verbose;
+    this.#tls = tls;
   }
 
-  /** `http://127.0.0.1:<client port>` */
+  /** `http://127.0.0.1:<client port>` (`https://` with TLS) */
   get endpoint(): string {
-    return `http://${LOOPBACK}:${this.clientPort}`;
+    return `${this.#tls ? 'https' : 'http'}://${LOOPBACK}:${this.clientPort}`;
   }
 
   /** The pid of the running etcd (the one this helper spawned). */
@@ -68,7 +79,13 @@ export class EtcdProcess {
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
       const dataDir = mkdtempSync(join(options.dataRoot ?? tmpdir(), 'mesh-etcd-'));
-      const etcd = new EtcdProcess(dataDir, await freePort(), await freePort(), options.verbose ?? false);
+      const etcd = new EtcdProcess(
+        dataDir,
+        await freePort(),
+        await freePort(),
+        options.verbose ?? false,
+        options.tls,
+      );
       try {
         await etcd.spawn();
         return etcd;
@@ -103,6 +120,17 @@ export class EtcdProcess {
       'error',
       '--logger',
       'zap',
+      ...(this.#tls
+        ? [
+            '--cert-file',
+            this.#tls.certFile,
+            '--key-file',
+            this.#tls.keyFile,
+            '--trusted-ca-file',
+            this.#tls.caFile,
+            '--client-cert-auth',
+          ]
+        : []),
     ];
     const child = spawn(ETCD_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
@@ -129,15 +157,47 @@ export class EtcdProcess {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       try {
-        const res = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
-        const body = (await res.json()) as { health?: string };
-        if (body.health === 'true') return;
+        if ((await this.#health()) === 'true') return;
       } catch {
         // not up yet
       }
       await sleep(50);
     }
     throw new Error(`etcd not healthy within ${timeoutMs} ms: ${this.#log.join('').slice(-2000)}`);
+  }
+
+  async #health(): Promise<string | undefined> {
+    const tls = this.#tls;
+    if (!tls) {
+      const res = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
+      return ((await res.json()) as { health?: string }).health;
+    }
+    return new Promise((resolve, reject) => {
+      const req = httpsGet(
+        `${this.endpoint}/health`,
+        {
+          ca: readFileSync(tls.caFile),
+          cert: readFileSync(tls.clientCertFile),
+          key: readFileSync(tls.clientKeyFile),
+          timeout: 1_000,
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => {
+            body += c;
+          });
+          res.on('end', () => {
+            try {
+              resolve((JSON.parse(body) as { health?: string }).health);
+            } catch (e) {
+              reject(e);
+            }
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+    });
   }
 
   /** SIGSTOP: etcd keeps its sockets open but answers nothing (a hung server, not a refused one). */
