@@ -83,9 +83,10 @@ export function isSecureBytes(bytes: Uint8Array): boolean {
 }
 
 /**
- * Wipe `bytes` and, when it is guarded memory, free it: the pages are unlocked and unmapped and the array is
- * detached (its length becomes 0, so a late use fails with a typed length error instead of reading freed
- * memory). Ordinary arrays are zero-filled. Releasing twice is harmless.
+ * Wipe `bytes` and, when it is guarded memory, free it: the page is unlocked at once and unmapped when the
+ * garbage collector finalises the buffer, and the array is
+ * detached: its length becomes 0, so a late use through this package fails with a typed length error, and
+ * iterating it throws a `TypeError`, instead of reading freed memory. Ordinary arrays are zero-filled. Releasing twice is harmless.
  *
  * @example
  * ```ts
@@ -96,15 +97,18 @@ export function isSecureBytes(bytes: Uint8Array): boolean {
  */
 export function releaseSecureBytes(bytes: Uint8Array): void {
   assertBytes('bytes', bytes);
+  if (bytes.length === 0) return; // nothing to wipe (also: already released, its buffer detached)
   const buffer = guarded.get(bytes);
   if (buffer === undefined) {
-    const sodium: SodiumNative | undefined = bytes.length > 0 ? loadSodium() : undefined;
+    const sodium: SodiumNative | undefined = loadSodium();
     if (sodium !== undefined) sodium.sodium_memzero(bytes);
     else bytes.fill(0);
     return;
   }
   guarded.delete(bytes);
   const sodium = loadSodium() as SodiumNative; // it allocated this buffer, so it is loaded
-  sodium.sodium_memzero(buffer);
+  // munlock zeroes and unlocks now; sodium_free detaches the ArrayBuffer, and the pages are unmapped when the
+  // garbage collector finalises it (sodium-native frees there), so the lock must not wait for that.
+  sodium.sodium_munlock(buffer);
   sodium.sodium_free(buffer);
 }

@@ -50,6 +50,8 @@ export interface SodiumNative {
   sodium_malloc(size: number): Uint8Array & { secure?: boolean };
   /** Zeroes, unlocks and frees guarded memory, and detaches the ArrayBuffer (its views then have length 0). */
   sodium_free(buf: Uint8Array): void;
+  /** Zeroes the memory, then `munlock`s its pages. */
+  sodium_munlock(buf: Uint8Array): void;
   /** Zeroes memory in a way the compiler may not elide. */
   sodium_memzero(buf: Uint8Array): void;
 }
