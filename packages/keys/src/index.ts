@@ -49,4 +49,4 @@ export type {
   StoredKey,
   StoredKeyring,
 } from './types.js';
-export { KEY_ALGORITHMS } from './types.js';
+export { isUsageLimited, KEY_ALGORITHMS, SUPPORTED_KEY_ALGORITHMS } from './types.js';

@@ -44,6 +44,7 @@ import {
 } from './policy.js';
 import {
   type ActiveKey,
+  isUsageLimited,
   KEY_ALGORITHMS,
   type KekSource,
   type KeyAlgorithm,
@@ -53,6 +54,7 @@ import {
   type RotationTrigger,
   type StoredKey,
   type StoredKeyring,
+  SUPPORTED_KEY_ALGORITHMS,
 } from './types.js';
 
 /** Options of {@link KeyManager.open}. */
@@ -189,11 +191,11 @@ export class KeyManager {
     if (
       !Array.isArray(algorithms) ||
       algorithms.length === 0 ||
-      algorithms.some((a) => !KEY_ALGORITHMS.includes(a))
+      algorithms.some((a) => !SUPPORTED_KEY_ALGORITHMS.includes(a))
     ) {
       throw new KeyError(
         'ERR_CONFIG_INVALID',
-        `algorithms must be a non-empty subset of ${KEY_ALGORITHMS.join(', ')}`,
+        `algorithms must be a non-empty subset of ${SUPPORTED_KEY_ALGORITHMS.join(', ')}`,
       );
     }
     this.name = name;
@@ -274,7 +276,7 @@ export class KeyManager {
         this.uses.set(id, (this.uses.get(id) ?? 0) + 1);
         return rec.active!;
       }
-      if (rec.stored.reserved < this.policy.maxEncryptions) await this.extendLease(algorithm, id);
+      if (rec.stored.reserved < this.usageLimit(algorithm)) await this.extendLease(algorithm, id);
       else await this.rotateOnce(algorithm, 'usage', id);
     }
     throw new KeyStoreError(
@@ -564,15 +566,21 @@ export class KeyManager {
     return p;
   }
 
+  /** Uses a key of `algorithm` may have: `maxEncryptionsPerKey`, or no practical limit (XChaCha, see isUsageLimited). */
+  private usageLimit(algorithm: KeyAlgorithm): number {
+    return isUsageLimited(algorithm) ? this.policy.maxEncryptions : Number.MAX_SAFE_INTEGER;
+  }
+
   private extendLease(algorithm: KeyAlgorithm, id: number): Promise<void> {
     return this.once(`lease:${id}`, async () => {
       const grant = await this.mutate((d) => {
         const k = d.keys.find((x) => x.id === id);
-        if (k?.state !== 'primary' || k.algorithm !== algorithm || k.reserved >= this.policy.maxEncryptions) {
+        const limit = this.usageLimit(algorithm);
+        if (k?.state !== 'primary' || k.algorithm !== algorithm || k.reserved >= limit) {
           return NOOP;
         }
         const start = k.reserved;
-        k.reserved = Math.min(this.policy.maxEncryptions, start + this.policy.leaseSize);
+        k.reserved = Math.min(limit, start + this.policy.leaseSize);
         return { start, end: k.reserved };
       });
       if (grant) this.leases.set(id, { next: grant.start, end: grant.end });
