@@ -11,3 +11,9 @@ export function overlapsShifted(a: Uint8Array, b: Uint8Array): boolean {
   const overlap = a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
   return overlap && a.byteOffset !== b.byteOffset;
 }
+
+/** True when `a` and `b` share any byte of memory. */
+export function overlaps(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.buffer !== b.buffer || a.length === 0 || b.length === 0) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}

@@ -126,4 +126,5 @@ export {
   xchacha20Poly1305Decrypt,
   xchacha20Poly1305Encrypt,
   xchacha20Poly1305EncryptInto,
+  xchacha20Poly1305SealInto,
 } from './xchacha20-poly1305.js';

@@ -11,10 +11,19 @@
  *
  * @module
  */
-import { type ChaChaParams, chachaOpen, chachaSeal, chachaSealInto } from './_chacha.js';
+import { assertBytes, isIntegerIn } from './_assert.js';
+import {
+  CHACHA_MAX_PLAINTEXT,
+  type ChaChaParams,
+  chachaOpen,
+  chachaSeal,
+  chachaSealInto,
+} from './_chacha.js';
+import { overlaps } from './_overlap.js';
 import { getChaChaBackend } from './backends/chacha.js';
 import type { ChaChaBackend } from './backends/types.js';
 import { type BytesLike, toBytes } from './bytes.js';
+import { MeshCryptoError } from './errors.js';
 
 /** XChaCha20-Poly1305 key length in bytes. */
 export const XCHACHA20_POLY1305_KEY_LENGTH = 32;
@@ -75,6 +84,63 @@ export function xchacha20Poly1305EncryptInto(
   backend: ChaChaBackend = getChaChaBackend(),
 ): number {
   return chachaSealInto(XCHACHA, key, nonce, toBytes(plaintext), optional(aad), out, outOffset, backend);
+}
+
+/**
+ * Seal with a fresh random nonce: writes `nonce (24) || ciphertext || tag` into `out` at `outOffset` and returns
+ * the end offset. The nonce comes from the backend's CSPRNG (libsodium's `randombytes_buf` on the sodium
+ * backend, written straight into `out`: no array is allocated for it). `out` needs `24 + plaintext.length + 16`
+ * bytes from `outOffset`, else `ERR_INVALID_INPUT`. How an envelope is built in one allocation.
+ *
+ * @example
+ * ```ts
+ * import { randomBytes, xchacha20Poly1305Decrypt, xchacha20Poly1305SealInto } from '@mesh/crypto-core';
+ * const key = randomBytes(32);
+ * const data = new TextEncoder().encode('hello');
+ * const out = new Uint8Array(24 + data.length + 16);
+ * xchacha20Poly1305SealInto(key, data, 'ctx', out, 0); // === out.length
+ * xchacha20Poly1305Decrypt(key, out.subarray(0, 24), out.subarray(24), 'ctx'); // bytes of 'hello'
+ * ```
+ */
+export function xchacha20Poly1305SealInto(
+  key: Uint8Array,
+  plaintext: BytesLike,
+  aad: BytesLike | undefined,
+  out: Uint8Array,
+  outOffset: number,
+  backend: ChaChaBackend = getChaChaBackend(),
+): number {
+  let input = toBytes(plaintext);
+  assertBytes('out', out);
+  const needed = XCHACHA20_POLY1305_NONCE_LENGTH + input.length + XCHACHA20_POLY1305_TAG_LENGTH;
+  if (!isIntegerIn(outOffset, 0, out.length) || out.length - outOffset < needed) {
+    throw new MeshCryptoError('ERR_INVALID_INPUT', `out needs ${needed} bytes from outOffset`);
+  }
+  const nonce = out.subarray(outOffset, outOffset + XCHACHA20_POLY1305_NONCE_LENGTH);
+  // The nonce is written before the plaintext is read: a plaintext inside that region must be copied first.
+  if (overlaps(input, out.subarray(outOffset, outOffset + needed))) input = input.slice();
+  // Everything chachaSealInto would refuse is refused before the first byte of out is written.
+  assertBytes('key', key, XCHACHA20_POLY1305_KEY_LENGTH);
+  if (input.length > CHACHA_MAX_PLAINTEXT) {
+    throw new MeshCryptoError(
+      'ERR_PLAINTEXT_TOO_LARGE',
+      `plaintext must be at most ${CHACHA_MAX_PLAINTEXT} bytes`,
+    );
+  }
+  if (aad !== undefined && typeof aad !== 'string' && !(aad instanceof Uint8Array)) {
+    throw new MeshCryptoError('ERR_INVALID_INPUT', 'aad must be a Uint8Array or a string');
+  }
+  backend.randomFill(nonce);
+  return chachaSealInto(
+    XCHACHA,
+    key,
+    nonce,
+    input,
+    optional(aad),
+    out,
+    outOffset + XCHACHA20_POLY1305_NONCE_LENGTH,
+    backend,
+  );
 }
 
 /**

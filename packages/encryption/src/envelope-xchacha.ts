@@ -14,11 +14,11 @@
  * @module
  */
 import {
-  randomBytes,
   XCHACHA20_POLY1305_NONCE_LENGTH,
   XCHACHA20_POLY1305_TAG_LENGTH,
   xchacha20Poly1305Decrypt,
   xchacha20Poly1305EncryptInto,
+  xchacha20Poly1305SealInto,
 } from '@mesh/crypto-core';
 import { EnvelopeAlgorithm, envelopeAad, HEADER_LENGTH, writeHeader } from './envelope.js';
 import { malformed } from './errors.js';
@@ -49,15 +49,15 @@ export function sealXChaChaEnvelope(
 ): Uint8Array {
   const out = new Uint8Array(MIN_XCHACHA_ENVELOPE_LENGTH + payload.length);
   writeHeader(out, 0, EnvelopeAlgorithm.XCHACHA20_POLY1305, flags, keyId);
-  out.set(nonce ?? randomBytes(XCHACHA20_POLY1305_NONCE_LENGTH), HEADER_LENGTH);
-  const end = xchacha20Poly1305EncryptInto(
-    key,
-    out.subarray(HEADER_LENGTH, BODY),
-    payload,
-    envelopeAad(out.subarray(0, HEADER_LENGTH), context),
-    out,
-    BODY,
-  );
+  const aad = envelopeAad(out.subarray(0, HEADER_LENGTH), context);
+  let end: number;
+  if (nonce === undefined) {
+    // The backend's CSPRNG writes the nonce in place (libsodium's randombytes_buf on the sodium backend).
+    end = xchacha20Poly1305SealInto(key, payload, aad, out, HEADER_LENGTH);
+  } else {
+    out.set(nonce, HEADER_LENGTH);
+    end = xchacha20Poly1305EncryptInto(key, out.subarray(HEADER_LENGTH, BODY), payload, aad, out, BODY);
+  }
   if (end !== out.length) throw new Error('internal: XChaCha20-Poly1305 output length mismatch');
   return out;
 }

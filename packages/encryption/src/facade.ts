@@ -46,12 +46,7 @@ import {
   type ResolvedService,
   resolveConfig,
 } from './config.js';
-import {
-  EnvelopeAlgorithm,
-  type EnvelopeHeader,
-  FLAG_COMPRESSED,
-  readHeader,
-} from './envelope.js';
+import { EnvelopeAlgorithm, type EnvelopeHeader, FLAG_COMPRESSED, readHeader } from './envelope.js';
 import { EncryptionError, invalidInput, malformed, toMeshError, unsupported } from './errors.js';
 import { type FernetDecryptOptions, FernetKeyring } from './fernet-mode.js';
 import {

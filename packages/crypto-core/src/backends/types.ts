@@ -96,6 +96,11 @@ export type ChaChaBackendName = 'sodium' | 'noble';
 export interface ChaChaBackend {
   readonly name: ChaChaBackendName;
   /**
+   * Fills `bytes` with CSPRNG output (sodium: libsodium's `randombytes_buf`; noble: node:crypto
+   * `randomFillSync`), for the random nonces of XChaCha20-Poly1305.
+   */
+  randomFill(bytes: Uint8Array): void;
+  /**
    * Writes `ciphertext || tag` (`plaintext.length + 16` bytes) into `out` at `outOffset` and returns the offset
    * just past the tag. `plaintext` is either disjoint from that target or starts exactly at it (in place).
    */

@@ -15,6 +15,7 @@ import {
   xchacha20Poly1305Decrypt,
   xchacha20Poly1305Encrypt,
   xchacha20Poly1305EncryptInto,
+  xchacha20Poly1305SealInto,
 } from '../../src/index.js';
 import { expectCode, hex, reportVectors, unhex } from '../helpers.js';
 
@@ -119,6 +120,43 @@ export function chachaPolySuite(backend: ChaChaBackend): void {
           backend,
         );
         expect(hex(buf.subarray(from + shift, from + shift + msg.length + 16))).toBe(expected);
+      }
+    });
+
+    it('seals with a fresh random nonce into a buffer, in place too, and refuses before writing', () => {
+      const key = new Uint8Array(32).fill(5);
+      const msg = new TextEncoder().encode('random nonce per message');
+      const nonces = new Set<string>();
+      for (let i = 0; i < 50; i++) {
+        const out = new Uint8Array(3 + 24 + msg.length + 16 + 2).fill(0xee);
+        const end = xchacha20Poly1305SealInto(key, msg, 'ctx', out, 3, backend);
+        expect(end).toBe(3 + 24 + msg.length + 16);
+        expect([out[0], out[1], out[2], out[end], out[end + 1]]).toEqual([0xee, 0xee, 0xee, 0xee, 0xee]);
+        const nonce = out.subarray(3, 27);
+        nonces.add(hex(nonce));
+        expect(hex(out.subarray(27, end))).toBe(
+          hex(xchacha20Poly1305Encrypt(key, nonce, msg, 'ctx', backend)),
+        );
+        expect(hex(xchacha20Poly1305Decrypt(key, nonce, out.subarray(27, end), 'ctx', backend))).toBe(
+          hex(msg),
+        );
+      }
+      expect(nonces.size).toBe(50);
+      // The plaintext where the nonce goes (a shifted overlap): copied before the nonce overwrites it.
+      const buf = new Uint8Array(24 + msg.length + 16);
+      buf.set(msg, 0);
+      xchacha20Poly1305SealInto(key, buf.subarray(0, msg.length), undefined, buf, 0, backend);
+      expect(
+        hex(xchacha20Poly1305Decrypt(key, buf.subarray(0, 24), buf.subarray(24), undefined, backend)),
+      ).toBe(hex(msg));
+      // Refused before anything is written.
+      for (const bad of [
+        () => xchacha20Poly1305SealInto(new Uint8Array(31), msg, undefined, buf.fill(0), 0, backend),
+        () => xchacha20Poly1305SealInto(key, msg, 7 as unknown as string, buf.fill(0), 0, backend),
+        () => xchacha20Poly1305SealInto(key, msg, undefined, buf.fill(0), 1, backend),
+      ]) {
+        expectCode(bad, 'ERR_INVALID_INPUT');
+        expect(buf.every((b) => b === 0)).toBe(true);
       }
     });
 

@@ -5,6 +5,7 @@
  * @module
  * @internal
  */
+import { randomFillSync } from 'node:crypto';
 import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { allocUninit } from '../../_alloc.js';
 import type { ChaChaBackend } from '../types.js';
@@ -18,6 +19,9 @@ function cipher(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array | undefined)
 /** The noble backend. */
 export const nobleChaCha: ChaChaBackend = Object.freeze({
   name: 'noble' as const,
+  randomFill(bytes: Uint8Array): void {
+    randomFillSync(bytes);
+  },
   chachaSealInto(
     key: Uint8Array,
     nonce: Uint8Array,

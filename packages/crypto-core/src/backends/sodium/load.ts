@@ -46,6 +46,8 @@ export interface SodiumNative {
     npub: Uint8Array,
     k: Uint8Array,
   ): number;
+  /** Fills the array with bytes from libsodium's CSPRNG (getrandom(2) on Linux). */
+  randombytes_buf(buf: Uint8Array): void;
   /** Guarded allocation: guard pages either side, a canary, `mlock`ed; a Buffer over its whole memory. */
   sodium_malloc(size: number): Uint8Array & { secure?: boolean };
   /** Zeroes, unlocks and frees guarded memory, and detaches the ArrayBuffer (its views then have length 0). */
