@@ -18,9 +18,12 @@
 import {
   base64UrlDecode,
   constantTimeEqual,
+  copyToSecureBytes,
   isMeshError,
   randomBytes,
   randomUint32,
+  releaseSecureBytes,
+  wipe,
 } from '@mesh/crypto-core';
 import { KeyError, KeyStoreError } from './errors.js';
 import { type KekKeys, kekMatches, resolveKek } from './kek.js';
@@ -509,6 +512,10 @@ export class KeyManager {
     this.unwatch?.();
     this.unwatch = undefined;
     await this.queue.catch(() => {});
+    // Wipe and free every key's material (an operation already running finishes first: see releaseLater).
+    releaseLater(
+      [...(this.snapshot?.records.values() ?? [])].flatMap((r) => (r.active ? [r.active.material] : [])),
+    );
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -731,10 +738,18 @@ export class KeyManager {
             });
           }
         }
-        active =
-          before?.active && before.active.material === material
-            ? before.active
-            : Object.freeze({ id: k.id, algorithm: k.algorithm, material });
+        if (before?.active && before.active.material === material) active = before.active;
+        else if (before?.active && constantTimeEqual(before.active.material, material)) {
+          // Same material sealed anew (rekey): keep the guarded copy callers already hold.
+          wipe(material);
+          active = before.active;
+        } else {
+          // The one long-lived copy goes to guarded memory (sodium_malloc: locked, guard pages) where
+          // sodium-native is present; the temporary it came from (opened or generated) is wiped.
+          const guarded = copyToSecureBytes(material);
+          wipe(material);
+          active = Object.freeze({ id: k.id, algorithm: k.algorithm, material: guarded });
+        }
       }
       const rec: KeyRecord = { stored: k, active };
       records.set(k.id, rec);
@@ -745,7 +760,13 @@ export class KeyManager {
     }
     for (const id of [...this.uses.keys()]) if (!records.has(id)) this.uses.delete(id);
     this.highWater = Math.max(this.highWater, doc.version);
+    const dropped: Uint8Array[] = [];
+    for (const r of prev?.records.values() ?? []) {
+      const kept = records.get(r.stored.id)?.active;
+      if (r.active && kept?.material !== r.active.material) dropped.push(r.active.material);
+    }
     this.snapshot = { doc: { ...doc, keys }, records, primaries, decryption: new Map() };
+    releaseLater(dropped);
     const retentionAt = nextRetentionDeadline(keys, this.policy);
     this.nextMaintenanceAt = this.repairPending ? this.clock() : retentionAt;
   }
@@ -895,4 +916,23 @@ export class KeyManager {
       }
     }
   }
+}
+
+/**
+ * How long material that no keyring record holds any more stays readable before it is wiped, in ms: an
+ * operation that fetched the key just before (callers hold an ActiveKey for one operation) finishes with it.
+ */
+export const RELEASED_MATERIAL_GRACE_MS = 250;
+
+/**
+ * Wipes and frees key material that no keyring record holds any more (retired, destroyed, replaced, or the
+ * manager closed) after {@link RELEASED_MATERIAL_GRACE_MS}: `releaseSecureBytes` zeroes it with
+ * `sodium_memzero`, unlocks it and frees the guarded pages (ordinary arrays are zero-filled). The timer is
+ * unref'd: it never keeps a process alive.
+ */
+function releaseLater(materials: Uint8Array[]): void {
+  if (materials.length === 0) return;
+  setTimeout(() => {
+    for (const m of materials) releaseSecureBytes(m);
+  }, RELEASED_MATERIAL_GRACE_MS).unref();
 }
