@@ -503,8 +503,8 @@ export class KeyManager {
   }
 
   /**
-   * Stops watching the store and waits for pending writes. Keys already handed out stay valid; the manager
-   * cannot be used afterwards. Does not close the store (it may be shared).
+   * Stops watching the store and waits for pending writes. Key material is wiped and freed 250 ms later
+   * (operations already running finish first); the manager cannot be used afterwards. Does not close the store (it may be shared).
    */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -81,8 +81,10 @@ export interface KeyInfo {
 
 /**
  * A key ready to use. The object and its `material` are shared by every caller that got the same key:
- * treat them as read-only. They stay valid after the key rotates or retires (in-flight operations finish
- * with the key they started with), so do not keep them longer than one operation.
+ * treat them as read-only. `material` lives in libsodium guarded memory where sodium-native is present.
+ * It stays valid after the key rotates (in-flight operations finish with the key they started with); once
+ * the key retires, is replaced or the manager closes, it is wiped 250 ms later (its length becomes 0 when
+ * it was guarded memory), so do not keep an ActiveKey longer than one operation.
  */
 export interface ActiveKey {
   readonly id: number;
