@@ -7,7 +7,7 @@
 import { KeyManager, MemoryKeyStore } from '@mesh/keys';
 import { PrometheusCollector } from '@mesh/metrics';
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readHeader as readHeaderBytes } from '../src/envelope.js';
 import { codeOf, jsonPayload, makeEncryption } from './support/setup.js';
 
@@ -96,6 +96,21 @@ describe('XChaCha20-Poly1305 envelopes (0x05)', () => {
   });
 });
 
+/**
+ * A facade over a KeyManager that re-reads the store on every unknown key id (the default rate-limits misses
+ * to one re-read per second): the 32 key-id bit flips below each meet an unknown id.
+ */
+async function withFastMisses() {
+  const keys = await KeyManager.open({
+    store: new MemoryKeyStore(),
+    kek: { key: new Uint8Array(32).fill(3) },
+    algorithms: ['aes-256-gcm', 'xchacha20-poly1305'],
+    missReloadIntervalMs: 0,
+  });
+  afterAll(() => keys.close());
+  return makeEncryption({ ...XCHACHA, keyManager: keys, fernet: false });
+}
+
 describe('XChaCha envelope bit flips', () => {
   /** Code for a flip of bit `bit` of header byte `byte` of an XChaCha envelope. */
   function expectedHeaderCode(byte: number, bit: number): string {
@@ -111,7 +126,7 @@ describe('XChaCha envelope bit flips', () => {
     ['compressed', JSON_4K],
   ] as const) {
     it(`every header bit (${name}) fails with the code of the reader's order of checks`, async () => {
-      const enc = await makeEncryption(XCHACHA);
+      const enc = await withFastMisses();
       const sealed = await enc.encrypt(data, { service: 'fast', context: 'ctx' });
       expect(enc.inspect(sealed).compressed).toBe(name === 'compressed');
       for (let byte = 0; byte < 7; byte++) {
