@@ -3,7 +3,7 @@
  *
  * ```
  * 0   u8   version = 0x01
- * 1   u8   algorithm (0x01 GCM | 0x02 hybrid | 0x03 streaming | 0x04 RSA-OAEP direct)
+ * 1   u8   algorithm (0x01 GCM | 0x02 hybrid | 0x03 streaming | 0x04 RSA-OAEP direct | 0x05 XChaCha20-Poly1305)
  * 2   u8   flags: bit0 = payload zlib-compressed; every other bit must be 0
  * 3   u32  key id, big-endian
  * 7   ...  body (GCM: nonce 12 | ciphertext | tag 16)
@@ -46,6 +46,8 @@ export const EnvelopeAlgorithm = {
   STREAM_AES_256_GCM: 0x03,
   /** RSA-OAEP-SHA256 directly over a small payload; OAEP label = header || context. */
   RSA_OAEP_SHA256: 0x04,
+  /** XChaCha20-Poly1305 under a keyring key; body = nonce 24 | ciphertext | tag 16 (`envelope-xchacha.ts`). */
+  XCHACHA20_POLY1305: 0x05,
 } as const;
 
 /** A value of {@link EnvelopeAlgorithm}. */
@@ -57,6 +59,7 @@ export type AlgorithmName =
   | 'hybrid-rsa-oaep-aes-256-gcm'
   | 'stream-aes-256-gcm'
   | 'rsa-oaep-sha256'
+  | 'xchacha20-poly1305'
   | 'fernet';
 
 const ALGORITHM_NAMES: Readonly<Record<number, AlgorithmName>> = {
@@ -64,6 +67,7 @@ const ALGORITHM_NAMES: Readonly<Record<number, AlgorithmName>> = {
   [EnvelopeAlgorithm.HYBRID_RSA_OAEP_AES_256_GCM]: 'hybrid-rsa-oaep-aes-256-gcm',
   [EnvelopeAlgorithm.STREAM_AES_256_GCM]: 'stream-aes-256-gcm',
   [EnvelopeAlgorithm.RSA_OAEP_SHA256]: 'rsa-oaep-sha256',
+  [EnvelopeAlgorithm.XCHACHA20_POLY1305]: 'xchacha20-poly1305',
 };
 
 /**

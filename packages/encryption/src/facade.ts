@@ -40,17 +40,15 @@ import {
   toPrivateKey,
   toPublicKey,
 } from './asymmetric.js';
-import { type EncryptionConfig, type ResolvedConfig, type ResolvedService, resolveConfig } from './config.js';
 import {
-  EnvelopeAlgorithm,
-  type EnvelopeHeader,
-  FLAG_COMPRESSED,
-  MIN_GCM_ENVELOPE_LENGTH,
-  openGcmEnvelope,
-  readHeader,
-  sealGcmEnvelope,
-} from './envelope.js';
-import { type EncryptionError, invalidInput, malformed, toMeshError, unsupported } from './errors.js';
+  type EncryptionConfig,
+  type EnvelopeCipher,
+  type ResolvedConfig,
+  type ResolvedService,
+  resolveConfig,
+} from './config.js';
+import { EnvelopeAlgorithm, type EnvelopeHeader, FLAG_COMPRESSED, readHeader } from './envelope.js';
+import { EncryptionError, invalidInput, malformed, toMeshError, unsupported } from './errors.js';
 import { type FernetDecryptOptions, FernetKeyring } from './fernet-mode.js';
 import {
   type CiphertextInput,
@@ -71,6 +69,7 @@ import {
   type StreamDeps,
   type StreamOptions,
 } from './stream/index.js';
+import { cipherOfEnvelope, minEnvelopeLength, openEnvelope, sealEnvelope } from './symmetric-envelope.js';
 
 /** Options of `encrypt`, `encryptToString` and `encryptFor`. */
 export interface EncryptOptions {
@@ -198,7 +197,10 @@ export async function createEncryption(config: EncryptionConfig = {}): Promise<E
         : 'passphrase' in config.kek && config.kek.iterations === undefined
           ? { ...config.kek, iterations: resolved.pbkdf2Iterations }
           : config.kek;
-    const algorithms: KeyAlgorithm[] = resolved.fernet.enabled ? ['aes-256-gcm', 'fernet'] : ['aes-256-gcm'];
+    // A primary for every cipher some service encrypts with (streams always need aes-256-gcm), plus Fernet.
+    const algorithms: KeyAlgorithm[] = ['aes-256-gcm'];
+    if (resolved.fernet.enabled) algorithms.push('fernet');
+    if (resolved.ciphers.includes('xchacha20-poly1305')) algorithms.push('xchacha20-poly1305');
     keys = await KeyManager.open({
       store: config.keyStore ?? new MemoryKeyStore(),
       kek,
@@ -222,7 +224,7 @@ interface CallPlan {
 /** Contexts remembered per service; past it the cache is cleared (contexts may be unbounded caller input). */
 const PLAN_CACHE_LIMIT = 1024;
 const DERIVED_CACHE_LIMIT = 256;
-const GCM: CryptoAlgorithm = 'aes-256-gcm';
+const GCM = 'aes-256-gcm' as const;
 const now = (): number => performance.now();
 
 /** Node's `util.inspect` hook, by its registered name. */
@@ -289,14 +291,17 @@ class MeshEncryption implements Encryption {
   async encrypt(data: PlaintextInput, options?: EncryptOptions): Promise<Uint8Array> {
     const t0 = now();
     let bytesIn = 0;
+    let cipher: EnvelopeCipher = GCM;
     try {
       const plaintext = plaintextBytes(data);
       bytesIn = plaintext.length;
       const plan = this.#plan(options);
+      cipher = plan.service.algorithm;
       const { payload, flags } = this.#compress(plaintext, plan, options?.compress);
       try {
-        const key = await this.#keys.acquireEncryptionKey('aes-256-gcm');
-        const out = sealGcmEnvelope(
+        const key = await this.#keys.acquireEncryptionKey(cipher);
+        const out = sealEnvelope(
+          cipher,
           this.#keyFor(key, plan.service),
           key.id,
           flags,
@@ -304,14 +309,14 @@ class MeshEncryption implements Encryption {
           plan.contextBytes,
         );
         this.#metrics.recordKeyUse(key.id);
-        this.#metrics.recordOperation('encrypt', GCM, 'success', (now() - t0) / 1e3, bytesIn, out.length);
+        this.#metrics.recordOperation('encrypt', cipher, 'success', (now() - t0) / 1e3, bytesIn, out.length);
         return out;
       } finally {
         if (payload !== plaintext) wipe(payload); // the compressed copy is plaintext too
         if (typeof data === 'string') wipe(plaintext); // our own encoding of the caller's string
       }
     } catch (error) {
-      throw this.#failed('encrypt', GCM, t0, bytesIn, error);
+      throw this.#failed('encrypt', cipher, t0, bytesIn, error);
     }
   }
 
@@ -343,17 +348,18 @@ class MeshEncryption implements Encryption {
       }
       return this.#fernetDecrypt(token, options?.ttl, t0);
     }
+    let cipher: EnvelopeCipher = GCM;
     try {
       const header = readHeader(envelope);
-      if (header.algorithm !== EnvelopeAlgorithm.AES_256_GCM) throw wrongEntryPoint(header);
-      if (envelope.length < MIN_GCM_ENVELOPE_LENGTH)
+      cipher = cipherOfEnvelope(header.algorithm) ?? throwWrongEntryPoint(header);
+      if (envelope.length < minEnvelopeLength(cipher))
         throw malformed('envelope is shorter than nonce and tag');
-      const key = await this.#keys.getDecryptionKey(header.keyId, 'aes-256-gcm');
-      const payload = openGcmEnvelope(this.#keyFor(key, plan.service), envelope, plan.contextBytes);
+      const key = await this.#decryptionKey(header.keyId, cipher);
+      const payload = openEnvelope(cipher, this.#keyFor(key, plan.service), envelope, plan.contextBytes);
       const out = header.compressed ? this.#inflate(payload, plan) : payload;
       this.#metrics.recordOperation(
         'decrypt',
-        GCM,
+        cipher,
         'success',
         (now() - t0) / 1e3,
         envelope.length,
@@ -361,7 +367,7 @@ class MeshEncryption implements Encryption {
       );
       return out;
     } catch (error) {
-      throw this.#failed('decrypt', GCM, t0, envelope.length, error);
+      throw this.#failed('decrypt', cipher, t0, envelope.length, error);
     }
   }
 
@@ -462,7 +468,8 @@ class MeshEncryption implements Encryption {
         parsed.kind === 'fernet'
           ? await this.#rewrapFernet(parsed, options)
           : await this.#rewrapEnvelope(parsed, options);
-      const algorithm: CryptoAlgorithm = parsed.kind === 'fernet' ? 'fernet' : GCM;
+      const algorithm: CryptoAlgorithm =
+        parsed.kind === 'fernet' ? 'fernet' : this.#plan(options).service.algorithm;
       this.#metrics.recordOperation('rewrap', algorithm, 'success', (now() - t0) / 1e3, bytesIn, out.length);
       return out as T extends string ? string : Uint8Array;
     } catch (error) {
@@ -485,9 +492,10 @@ class MeshEncryption implements Encryption {
     if (
       options?.algorithm !== undefined &&
       options.algorithm !== 'aes-256-gcm' &&
-      options.algorithm !== 'fernet'
+      options.algorithm !== 'fernet' &&
+      options.algorithm !== 'xchacha20-poly1305'
     ) {
-      throw invalidInput("algorithm must be 'aes-256-gcm' or 'fernet'");
+      throw invalidInput("algorithm must be 'aes-256-gcm', 'fernet' or 'xchacha20-poly1305'");
     }
     // Without an algorithm the key manager rotates every algorithm it holds, in one keyring version.
     await this.#keys.rotate({
@@ -626,6 +634,22 @@ class MeshEncryption implements Encryption {
     return sub;
   }
 
+  /**
+   * The keyring key `id` for opening an envelope of `cipher`. Asked for without an algorithm, so that a facade
+   * whose own services never encrypt with XChaCha (and so keep no XChaCha primary) still reads 0x05
+   * envelopes sealed by others under the same keyring; a key of another algorithm is `ERR_KEY_NOT_FOUND`.
+   */
+  async #decryptionKey(id: number, cipher: EnvelopeCipher): Promise<ActiveKey> {
+    const key = await this.#keys.getDecryptionKey(id);
+    if (key.algorithm !== cipher) {
+      throw new EncryptionError(
+        'ERR_KEY_NOT_FOUND',
+        `no key ${id} for ${cipher} in keyring '${this.config.keyring}'`,
+      );
+    }
+    return key;
+  }
+
   #forgetDerived(keyId?: number): void {
     const entries = keyId === undefined ? [...this.#derived.values()] : [this.#derived.get(keyId)];
     for (const entry of entries) if (entry) for (const k of entry.byService.values()) wipe(k);
@@ -640,15 +664,19 @@ class MeshEncryption implements Encryption {
     const envelope = parsed.bytes;
     const plan = this.#plan(options);
     const header = readHeader(envelope);
-    if (header.algorithm !== EnvelopeAlgorithm.AES_256_GCM) throw wrongEntryPoint(header);
-    if (envelope.length < MIN_GCM_ENVELOPE_LENGTH) throw malformed('envelope is shorter than nonce and tag');
-    const oldKey = await this.#keys.getDecryptionKey(header.keyId, 'aes-256-gcm');
+    const oldCipher = cipherOfEnvelope(header.algorithm) ?? throwWrongEntryPoint(header);
+    if (envelope.length < minEnvelopeLength(oldCipher))
+      throw malformed('envelope is shorter than nonce and tag');
+    const oldKey = await this.#decryptionKey(header.keyId, oldCipher);
     // The payload stays as it was sealed (compressed or not): no inflation, so no bomb to defuse, and the
     // flag is carried over into the new, again authenticated, header.
-    const payload = openGcmEnvelope(this.#keyFor(oldKey, plan.service), envelope, plan.contextBytes);
+    const payload = openEnvelope(oldCipher, this.#keyFor(oldKey, plan.service), envelope, plan.contextBytes);
     try {
-      const key = await this.#keys.acquireEncryptionKey('aes-256-gcm');
-      const out = sealGcmEnvelope(
+      // Sealed again with the service's cipher: rewrapping also migrates envelopes from one cipher to the other.
+      const cipher = plan.service.algorithm;
+      const key = await this.#keys.acquireEncryptionKey(cipher);
+      const out = sealEnvelope(
+        cipher,
         this.#keyFor(key, plan.service),
         key.id,
         header.flags,
@@ -813,6 +841,10 @@ function wrongEntryPoint(header: EnvelopeHeader): EncryptionError {
     return unsupported('streaming (0x03) envelope: use decryptStream()');
   }
   return unsupported('RSA envelope: use decryptWith(privateKey, ...)');
+}
+
+function throwWrongEntryPoint(header: EnvelopeHeader): never {
+  throw wrongEntryPoint(header);
 }
 
 function asciiBytes(text: string): Uint8Array {

@@ -149,9 +149,9 @@ const CASES: Case[] = [
     run: (f) => decryptCodes(f, [header(0, 1, 0), header(2, 1, 0), header(0x7f, 1, 0), header(0xff, 1, 0)]),
   },
   {
-    name: 'unknown algorithm (0x00, 0x05, 0xff)',
+    name: 'unknown algorithm (0x00, 0x06, 0xff)',
     code: 'ERR_UNSUPPORTED_ALGORITHM',
-    run: (f) => decryptCodes(f, [header(1, 0, 0), header(1, 5, 0), header(1, 0xff, 0)]),
+    run: (f) => decryptCodes(f, [header(1, 0, 0), header(1, 6, 0), header(1, 0xff, 0)]),
   },
   {
     name: 'RSA (0x02, 0x04) or streaming (0x03) envelope given to decrypt',
