@@ -148,7 +148,7 @@ export class Monitor {
 
   constructor(
     private readonly fleet: Fleet,
-    private readonly startedAt: number,
+    private readonly startedAt: () => number,
     private readonly failedRequests: () => number,
   ) {
     for (const n of fleet.nodes) {
@@ -164,7 +164,7 @@ export class Monitor {
 
   /** Seconds since the traffic started. */
   elapsed(): number {
-    return (Date.now() - this.startedAt) / 1000;
+    return (Date.now() - this.startedAt()) / 1000;
   }
 
   /** Records an event for the dashboard's log. */

@@ -97,7 +97,7 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
     program.parse(args, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError && error.code !== 'commander.helpDisplayed') {
-      throw new UsageError(error.message.replace(/^error: /, ''));
+      throw new UsageError(error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '));
     }
     throw error;
   }
@@ -126,8 +126,8 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
     throw new UsageError(`option '--port <port>' leaves no room for ${services.length} service ports above it`);
   }
   const durationMs = o.duration * 1000;
-  if (killOne !== undefined && o.down * 1000 >= durationMs * 0.6) {
-    throw new UsageError(`option '--down <seconds>' must be shorter than 60% of --duration for --kill-one`);
+  if (killOne !== undefined && o.down * 1000 > durationMs * 0.4) {
+    throw new UsageError(`option '--down <seconds>' must be at most 40% of --duration for --kill-one`);
   }
   return {
     durationMs,
