@@ -13,12 +13,18 @@ import type { Snapshot } from './monitor.js';
 const require = createRequire(import.meta.url);
 /** The page and its script are plain files beside the sources; the chart library comes from node_modules. */
 const ASSETS: Record<string, { file: string; type: string }> = {
-  '/': { file: fileURLToPath(new URL('../src/static/index.html', import.meta.url)), type: 'text/html; charset=utf-8' },
+  '/': {
+    file: fileURLToPath(new URL('../src/static/index.html', import.meta.url)),
+    type: 'text/html; charset=utf-8',
+  },
   '/dashboard.js': {
     file: fileURLToPath(new URL('../src/static/dashboard.js', import.meta.url)),
     type: 'text/javascript; charset=utf-8',
   },
-  '/uPlot.iife.min.js': { file: require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+  '/uPlot.iife.min.js': {
+    file: require.resolve('uplot/dist/uPlot.iife.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
   '/uPlot.min.css': { file: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 

@@ -32,7 +32,8 @@ async function prepareFileStore(o: DemoOptions): Promise<NodeJS.ProcessEnv> {
   await mkdir(o.dir, { recursive: true, mode: 0o700 });
   const kekFile = resolve(o.dir, 'kek');
   if (!o.keep) await writeFile(kekFile, randomBytes(32).toString('base64'), { mode: 0o600 });
-  else await writeFile(kekFile, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' }).catch(() => {});
+  else
+    await writeFile(kekFile, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' }).catch(() => {});
   return { ...process.env, MESH_DEMO_KEYRING: resolve(o.dir, 'keyring.json'), MESH_DEMO_KEK_FILE: kekFile };
 }
 
@@ -60,7 +61,11 @@ async function run(o: DemoOptions): Promise<number> {
   let driver: TrafficDriver | undefined;
   // The clock starts when traffic does: startup time is not part of --duration.
   let startedAt = Date.now();
-  const monitor = new Monitor(fleet, () => startedAt, () => driver?.total.failed ?? 0);
+  const monitor = new Monitor(
+    fleet,
+    () => startedAt,
+    () => driver?.total.failed ?? 0,
+  );
   const durationS = o.durationMs / 1000;
   let done = false;
 
@@ -73,7 +78,9 @@ async function run(o: DemoOptions): Promise<number> {
     await dashboard?.close();
     const code = (error as { code?: string }).code;
     if (code === 'EADDRINUSE' || /EADDRINUSE/.test(String((error as Error).message))) {
-      throw new Error(`a port from ${o.port} to ${o.port + o.services.length} is in use; pass --port <other> or --port 0`);
+      throw new Error(
+        `a port from ${o.port} to ${o.port + o.services.length} is in use; pass --port <other> or --port 0`,
+      );
     }
     throw error;
   }
@@ -81,7 +88,8 @@ async function run(o: DemoOptions): Promise<number> {
   startedAt = Date.now();
   const deadline = { at: startedAt + o.durationMs };
   log(`mesh-demo: ${o.services.length} services on 127.0.0.1, key store: ${STORE_LABEL} in ${o.dir}`);
-  for (const n of fleet.nodes) log(`  ${n.name.padEnd(10)} http://127.0.0.1:${n.port}/metrics  (pid ${n.pid})`);
+  for (const n of fleet.nodes)
+    log(`  ${n.name.padEnd(10)} http://127.0.0.1:${n.port}/metrics  (pid ${n.pid})`);
   log(`  dashboard  ${dashboard.url}`);
   log(
     `mesh-demo: ${o.rate} requests/s (at most ${o.concurrency} in flight) for ${durationS} s, ` +
@@ -110,7 +118,8 @@ async function run(o: DemoOptions): Promise<number> {
         monitor.rotated((JSON.parse(text) as { keyId: number }).keyId, by);
       } catch (error) {
         // A rotation sent to a service at the moment it is killed is not a failed rotation of the mesh.
-        if (fleet.node(by).status === 'up') rotationErrors.push(`rotation by ${by}: ${(error as Error).message}`);
+        if (fleet.node(by).status === 'up')
+          rotationErrors.push(`rotation by ${by}: ${(error as Error).message}`);
       }
     }
   }

@@ -28,7 +28,11 @@ export function parseSamples(text: string): Sample[] {
 }
 
 /** Sum of every sample named `metric` whose labels include all of `match`. */
-export function sumOf(samples: readonly Sample[], metric: string, match: Record<string, string> = {}): number {
+export function sumOf(
+  samples: readonly Sample[],
+  metric: string,
+  match: Record<string, string> = {},
+): number {
   let total = 0;
   for (const s of samples) {
     if (s.name !== metric) continue;

@@ -208,7 +208,9 @@ export class Monitor {
         const pid = node.pid;
         let text: string;
         try {
-          const r = await fetch(`http://127.0.0.1:${node.port}/metrics`, { signal: AbortSignal.timeout(3000) });
+          const r = await fetch(`http://127.0.0.1:${node.port}/metrics`, {
+            signal: AbortSignal.timeout(3000),
+          });
           text = await r.text();
         } catch {
           return; // killed between the check and the scrape
@@ -254,8 +256,11 @@ export class Monitor {
       const t = this.tracked.get(node.name)!;
       const s = t.samples ?? [];
       const keys: Record<string, number> = {};
-      for (const x of s) if (x.name === 'mesh_demo_keys') keys[x.labels.state!] = (keys[x.labels.state!] ?? 0) + x.value;
-      const primary = s.find((x) => x.name === 'mesh_demo_primary_key_id' && x.labels.algorithm === 'aes-256-gcm');
+      for (const x of s)
+        if (x.name === 'mesh_demo_keys') keys[x.labels.state!] = (keys[x.labels.state!] ?? 0) + x.value;
+      const primary = s.find(
+        (x) => x.name === 'mesh_demo_primary_key_id' && x.labels.algorithm === 'aes-256-gcm',
+      );
       return {
         name: node.name,
         port: node.port,

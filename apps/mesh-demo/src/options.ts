@@ -50,8 +50,16 @@ export class UsageError extends Error {
 function numberIn(min: number, max: number, integer: boolean): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}.`);
+    if (
+      value.trim() === '' ||
+      !Number.isFinite(n) ||
+      (integer && !Number.isInteger(n)) ||
+      n < min ||
+      n > max
+    ) {
+      throw new InvalidArgumentError(
+        `expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}.`,
+      );
     }
     return n;
   };
@@ -62,19 +70,59 @@ function buildProgram(): Command {
     .description(
       'Services on 127.0.0.1 calling each other with every body encrypted by @mesh/encryption, while keys ' +
         'rotate under the traffic.\nThe keyring is sealed in a file key store in the state folder; a live ' +
-        'dashboard and every service\'s /metrics are served while it runs.\nExit 0 only if no request failed.',
+        "dashboard and every service's /metrics are served while it runs.\nExit 0 only if no request failed.",
     )
-    .addOption(new Option('-d, --duration <seconds>', 'how long traffic runs').argParser(numberIn(1, 3600, false)).default(20))
-    .addOption(new Option('-s, --services <n>', 'number of services').argParser(numberIn(2, SERVICE_NAMES.length, true)).default(3))
-    .addOption(new Option('-r, --rate <requests/s>', 'requests per second the driver sends').argParser(numberIn(1, 5000, false)).default(150))
-    .addOption(new Option('-c, --concurrency <n>', 'most requests in flight at once').argParser(numberIn(1, 256, true)).default(16))
-    .addOption(new Option('--rotate-every <ms>', 'rotate the keys this often').argParser(numberIn(100, 3_600_000, true)).default(3000))
-    .addOption(new Option('--dir <path>', 'state folder for the sealed keyring and its KEK').default('.mesh/demo'))
-    .addOption(new Option('--keep', 'keep the keyring of an earlier run in --dir instead of starting fresh').default(false))
-    .addOption(new Option('-p, --port <port>', 'dashboard port; the services take the next ports (0: any free ports)').argParser(numberIn(0, 65535, true)).default(7700))
-    .addOption(new Option('--kill-one [service]', 'kill one service part-way (default: the last) and restart it'))
-    .addOption(new Option('--down <seconds>', 'how long --kill-one keeps the service down').argParser(numberIn(0.1, 600, false)).default(4))
-    .addOption(new Option('--status-every <ms>', 'live summary line interval').argParser(numberIn(100, 60_000, true)).default(1000))
+    .addOption(
+      new Option('-d, --duration <seconds>', 'how long traffic runs')
+        .argParser(numberIn(1, 3600, false))
+        .default(20),
+    )
+    .addOption(
+      new Option('-s, --services <n>', 'number of services')
+        .argParser(numberIn(2, SERVICE_NAMES.length, true))
+        .default(3),
+    )
+    .addOption(
+      new Option('-r, --rate <requests/s>', 'requests per second the driver sends')
+        .argParser(numberIn(1, 5000, false))
+        .default(150),
+    )
+    .addOption(
+      new Option('-c, --concurrency <n>', 'most requests in flight at once')
+        .argParser(numberIn(1, 256, true))
+        .default(16),
+    )
+    .addOption(
+      new Option('--rotate-every <ms>', 'rotate the keys this often')
+        .argParser(numberIn(100, 3_600_000, true))
+        .default(3000),
+    )
+    .addOption(
+      new Option('--dir <path>', 'state folder for the sealed keyring and its KEK').default('.mesh/demo'),
+    )
+    .addOption(
+      new Option('--keep', 'keep the keyring of an earlier run in --dir instead of starting fresh').default(
+        false,
+      ),
+    )
+    .addOption(
+      new Option('-p, --port <port>', 'dashboard port; the services take the next ports (0: any free ports)')
+        .argParser(numberIn(0, 65535, true))
+        .default(7700),
+    )
+    .addOption(
+      new Option('--kill-one [service]', 'kill one service part-way (default: the last) and restart it'),
+    )
+    .addOption(
+      new Option('--down <seconds>', 'how long --kill-one keeps the service down')
+        .argParser(numberIn(0.1, 600, false))
+        .default(4),
+    )
+    .addOption(
+      new Option('--status-every <ms>', 'live summary line interval')
+        .argParser(numberIn(100, 60_000, true))
+        .default(1000),
+    )
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
@@ -119,11 +167,15 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
   if (o.killOne !== undefined) {
     killOne = o.killOne === true ? services[services.length - 1]! : o.killOne;
     if (!services.includes(killOne as (typeof services)[number])) {
-      throw new UsageError(`option '--kill-one [service]' names no running service: ${killOne} (running: ${services.join(', ')})`);
+      throw new UsageError(
+        `option '--kill-one [service]' names no running service: ${killOne} (running: ${services.join(', ')})`,
+      );
     }
   }
   if (o.port > 0 && o.port + services.length > 65535) {
-    throw new UsageError(`option '--port <port>' leaves no room for ${services.length} service ports above it`);
+    throw new UsageError(
+      `option '--port <port>' leaves no room for ${services.length} service ports above it`,
+    );
   }
   const durationMs = o.duration * 1000;
   if (killOne !== undefined && o.down * 1000 > durationMs * 0.4) {

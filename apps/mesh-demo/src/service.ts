@@ -14,8 +14,8 @@ import { createEncryption, type Encryption } from '@mesh/encryption';
 import { FileKeyStore } from '@mesh/keys';
 import { PrometheusCollector } from '@mesh/metrics';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { PEER_UNAVAILABLE, type ReadyMessage, type ServiceControl } from './protocol.js';
 import { orderPayload } from './payload.js';
+import { PEER_UNAVAILABLE, type ReadyMessage, type ServiceControl } from './protocol.js';
 
 /** What the orchestrator passes a service process through its environment. */
 interface ServiceEnv {
@@ -208,7 +208,11 @@ async function main(): Promise<void> {
       const order = JSON.parse(
         await enc.decryptToString(await readBody(req), { context: `${from}->${env.name}` }),
       );
-      const receipt = JSON.stringify({ orderId: order.orderId, acceptedBy: env.name, lines: order.items.length });
+      const receipt = JSON.stringify({
+        orderId: order.orderId,
+        acceptedBy: env.name,
+        lines: order.items.length,
+      });
       const sealed = await enc.encrypt(receipt, { context: `${env.name}->${from}` });
       metrics.served.inc({ from });
       return reply(res, 200, sealed, 'application/octet-stream');
@@ -234,6 +238,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const code = (error as { code?: string }).code;
-  console.error(`service ${process.env.MESH_DEMO_SERVICE}: failed to start: ${code ?? ''} ${(error as Error).message}`);
+  console.error(
+    `service ${process.env.MESH_DEMO_SERVICE}: failed to start: ${code ?? ''} ${(error as Error).message}`,
+  );
   process.exit(1);
 });

@@ -10,6 +10,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('pnpm demo (the README command, shorter)', () => {
   it('runs the fleet on the file key store with zero failures across at least 3 rotations', async () => {
+    const urls: string[] = [];
     const scrapes: Promise<{ url: string; text: string }>[] = [];
     const run = await runDemo(
       ['demo', '--duration', '6', '--rotate-every', '1000', '--port', '0', '--dir', join(dir, 'state')],
@@ -17,10 +18,16 @@ describe('pnpm demo (the README command, shorter)', () => {
         command: 'pnpm',
         cwd: REPO_ROOT,
         timeoutMs: 120_000,
-        // The /metrics ports are printed at start and answer while the demo runs.
+        // The /metrics ports are printed at start and answer while the demo runs: scrape each of them when
+        // a live line shows traffic has flowed for 3 s.
         onLine: (line) => {
           const m = /^\s+(\w+)\s+(http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(line);
-          if (m) scrapes.push(fetch(m[2]!).then(async (r) => ({ url: m[2]!, text: await r.text() })));
+          if (m) urls.push(m[2]!);
+          const live = /^\s+(\d+) s\s+\d+ req\/s/.exec(line);
+          if (live && Number(live[1]) >= 3 && scrapes.length === 0) {
+            for (const url of urls)
+              scrapes.push(fetch(url).then(async (r) => ({ url, text: await r.text() })));
+          }
         },
       },
     );
@@ -28,7 +35,9 @@ describe('pnpm demo (the README command, shorter)', () => {
     expect(run.code, out).toBe(0);
     expect(out).toMatch(/mesh-demo: OK, \d+ requests, 0 failed, across \d+ rotations/);
 
-    const requests = /requests\s+(\d+) sent by the driver \(\d+\/s\), (\d+) succeeded, (\d+) failed/.exec(out);
+    const requests = /requests\s+(\d+) sent by the driver \(\d+\/s\), (\d+) succeeded, (\d+) failed/.exec(
+      out,
+    );
     expect(requests, out).not.toBeNull();
     const [sent, succeeded, failed] = [Number(requests![1]), Number(requests![2]), Number(requests![3])];
     expect(sent).toBeGreaterThan(50);
@@ -63,7 +72,10 @@ describe('pnpm demo (the README command, shorter)', () => {
     for (const { url, text } of scraped) {
       const samples = parseSamples(text);
       expect(sumOf(samples, 'mesh_crypto_failures_total'), url).toBe(0);
-      expect(samples.some((s) => s.name === 'mesh_crypto_operations_total'), url).toBe(true);
+      expect(
+        samples.some((s) => s.name === 'mesh_crypto_operations_total'),
+        url,
+      ).toBe(true);
     }
     // The keyring it leaves is private to the user.
     expect(statSync(join(dir, 'state', 'keyring.json')).mode & 0o077).toBe(0);

@@ -10,20 +10,36 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('mesh demo --kill-one', () => {
   it('kills one service, restarts it, and the others serve on with zero failures', async () => {
     const run = await runDemo([
-      '--duration', '10', '--rotate-every', '1000', '--port', '0', '--kill-one', 'payments', '--down', '2',
-      '--dir', dir,
+      '--duration',
+      '10',
+      '--rotate-every',
+      '1000',
+      '--port',
+      '0',
+      '--kill-one',
+      'payments',
+      '--down',
+      '2',
+      '--dir',
+      dir,
     ]);
     const out = run.stdout + run.stderr;
     expect(run.code, out).toBe(0);
     // The summary names the killed service, its restart, and that it caught up with the rotations it missed.
-    const killed = /kill-one\s+payments killed at [\d.]+ s \(SIGKILL, pid (\d+), key v(\d+)\); down ([\d.]+) s; restarted at [\d.]+ s \(pid (\d+)\) on key v(\d+) \(fleet on v(\d+) when it was started again\)/.exec(out);
+    const killed =
+      /kill-one\s+payments killed at [\d.]+ s \(SIGKILL, pid (\d+), key v(\d+)\); down ([\d.]+) s; restarted at [\d.]+ s \(pid (\d+)\) on key v(\d+) \(fleet on v(\d+) when it was started again\)/.exec(
+        out,
+      );
     expect(killed, out).not.toBeNull();
     expect(killed![4]).not.toBe(killed![1]);
     expect(Number(killed![3])).toBeGreaterThanOrEqual(2);
     expect(Number(killed![5])).toBeGreaterThanOrEqual(Number(killed![6]));
     // At least one rotation happened while it was down, so the restart had something to catch up on.
     expect(Number(killed![5])).toBeGreaterThan(Number(killed![2]));
-    const after = /after the restart payments made (\d+) calls and answered (\d+) requests, (\d+) failed; it ended on key v(\d+) \(fleet v(\d+)\): caught up/.exec(out);
+    const after =
+      /after the restart payments made (\d+) calls and answered (\d+) requests, (\d+) failed; it ended on key v(\d+) \(fleet v(\d+)\): caught up/.exec(
+        out,
+      );
     expect(after, out).not.toBeNull();
     expect(Number(after![1])).toBeGreaterThan(0);
     expect(Number(after![2])).toBeGreaterThan(0);

@@ -6,17 +6,34 @@ describe('mesh demo options', () => {
     const run = await runDemo(['--help']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^Usage: mesh-demo \[options\]/);
-    for (const flag of ['--duration', '--services', '--rate', '--rotate-every', '--port', '--kill-one', '--dir']) {
+    for (const flag of [
+      '--duration',
+      '--services',
+      '--rate',
+      '--rotate-every',
+      '--port',
+      '--kill-one',
+      '--dir',
+    ]) {
       expect(run.stdout).toContain(flag);
     }
     expect(run.stderr).toBe('');
   });
 
   it.each([
-    [['--durations', '5'], /^mesh-demo: unknown option '--durations' \(Did you mean --duration\?\) \(see --help\)$/],
-    [['--duration', 'soon'], /^mesh-demo: option '-d, --duration <seconds>' argument 'soon' is invalid\. expected a number from 1 to 3600\. \(see --help\)$/],
+    [
+      ['--durations', '5'],
+      /^mesh-demo: unknown option '--durations' \(Did you mean --duration\?\) \(see --help\)$/,
+    ],
+    [
+      ['--duration', 'soon'],
+      /^mesh-demo: option '-d, --duration <seconds>' argument 'soon' is invalid\. expected a number from 1 to 3600\. \(see --help\)$/,
+    ],
     [['--services', '1'], /^mesh-demo: option '-s, --services <n>' argument '1' is invalid\./],
-    [['--kill-one', 'billing'], /^mesh-demo: option '--kill-one \[service\]' names no running service: billing/],
+    [
+      ['--kill-one', 'billing'],
+      /^mesh-demo: option '--kill-one \[service\]' names no running service: billing/,
+    ],
     [['extra'], /^mesh-demo: too many arguments\. Expected 0 arguments but got 1\. \(see --help\)$/],
   ])('%j is one clear line on stderr and exit code 2', async (args, message) => {
     const run = await runDemo(args);

@@ -35,16 +35,13 @@ function makeChart(id, series, yLabel, stepped) {
       ...series.map((s, i) => ({
         label: s,
         stroke: COLORS[i % COLORS.length],
-        width: 2,
+        // Nodes on the same key draw over each other: wider lines underneath keep every colour visible.
+        width: stepped ? 2 + 2.5 * (series.length - 1 - i) : 2,
         ...(stepped ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
       })),
     ],
   };
-  return new uPlot(
-    opts,
-    [[], ...series.map(() => [])],
-    el(id),
-  );
+  return new uPlot(opts, [[], ...series.map(() => [])], el(id));
 }
 
 function ensureCharts(names) {
@@ -68,15 +65,13 @@ function renderNodes(nodes) {
     }
     card.dataset.status = n.status;
     card.dataset.keyVersion = n.keyVersion ?? '';
-    const keys = Object.entries(n.keys)
-      .map(([state, count]) => `${count} ${state}`)
-      .join(', ');
     card.innerHTML = `
       <h3><span>${n.name}</span><span class="badge ${n.status}">${n.status}</span></h3>
       <dl>
         <dt>key version</dt><dd class="version">v${n.keyVersion ?? '?'}</dd>
         <dt>encrypts under key</dt><dd><code>${n.primaryKeyId ?? '–'}</code></dd>
-        <dt>keys held</dt><dd>${keys || '–'}</dd>
+        <dt>primary keys held</dt><dd>${n.keys.primary ?? 0}</dd>
+        <dt>decrypt-only keys held</dt><dd>${n.keys['decrypt-only'] ?? 0}</dd>
         <dt>calls made</dt><dd>${n.totals.callsOk}</dd>
         <dt>requests answered</dt><dd>${n.totals.served}</dd>
         <dt>failures</dt><dd class="${n.totals.callsFailed + n.totals.cryptoFailures ? 'fail' : 'good'}">${n.totals.callsFailed + n.totals.cryptoFailures}</dd>

@@ -1,0 +1,102 @@
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runDemo } from './run-demo.js';
+
+/** Debian's chromium: `playwright install` cannot download browsers here; `.ci/run` installs it with apt. */
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox', // CI runs as root
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const dir = mkdtempSync(join(tmpdir(), 'mesh-demo-dashboard-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('dashboard in a real headless Chromium', () => {
+  it('shows every node and rotations arriving live, and saves a screenshot', async () => {
+    let resolveUrl: (url: string) => void;
+    const dashboardUrl = new Promise<string>((r) => {
+      resolveUrl = r;
+    });
+    const demo = runDemo(
+      ['--duration', '12', '--rotate-every', '1500', '--port', '0', '--dir', join(dir, 'state')],
+      {
+        onLine: (line) => {
+          const m = /^\s+dashboard\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(line);
+          if (m) resolveUrl(m[1]!);
+        },
+      },
+    );
+    const url = await Promise.race([
+      dashboardUrl,
+      demo.then((r) => {
+        throw new Error(`demo ended before serving the dashboard:\n${r.stdout}${r.stderr}`);
+      }),
+    ]);
+
+    const context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      headless: true,
+      viewport: { width: 1400, height: 1000 },
+    });
+    const screenshot = join(dir, 'dashboard.png');
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(url);
+      // Every node appears, up, with a key version.
+      for (const name of ['orders', 'payments', 'inventory']) {
+        await page.waitForSelector(`[data-node="${name}"][data-status="up"]`, { timeout: 30_000 });
+      }
+      // A rotation arrives while the page is open (pushed over server-sent events, no reload) ...
+      const before = Number(await page.getAttribute('#rotations', 'data-count'));
+      await page.waitForFunction(
+        (n) => Number(document.getElementById('rotations')?.dataset.count) > n,
+        before,
+        { timeout: 30_000 },
+      );
+      // ... and every node shows the new key version.
+      await page.waitForFunction(
+        () => {
+          const latest = document.querySelector('#rotation-list li')?.textContent ?? '';
+          const version = /key v(\d+)/.exec(latest)?.[1];
+          const cards = [...document.querySelectorAll<HTMLElement>('[data-node]')];
+          return (
+            version !== undefined &&
+            cards.length === 3 &&
+            cards.every((c) => c.dataset.keyVersion === version)
+          );
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+      expect(await page.locator('.uplot').count()).toBe(3);
+      expect(await page.textContent('#failures')).toBe('0');
+      // Let the charts fill a little before the picture.
+      await page.waitForFunction(
+        () => /^(9|\d\d) s of/.test(document.getElementById('clock')?.textContent ?? ''),
+        undefined,
+        {
+          timeout: 30_000,
+        },
+      );
+      await page.screenshot({ path: screenshot, fullPage: true });
+    } finally {
+      await context.close();
+    }
+    expect(statSync(screenshot).size).toBeGreaterThan(20_000);
+    if (process.env.MESH_DEMO_SCREENSHOT) copyFileSync(screenshot, resolve(process.env.MESH_DEMO_SCREENSHOT));
+
+    const run = await demo;
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+  });
+});
