@@ -106,7 +106,9 @@ async function run(o: DemoOptions): Promise<number> {
 
   async function rotator(): Promise<void> {
     for (let i = 0; ; i++) {
-      await new Promise((r) => setTimeout(r, o.rotateEveryMs));
+      // On a fixed schedule (every --rotate-every from the start), so a slow rotation does not push the rest.
+      const due = startedAt + (i + 1) * o.rotateEveryMs;
+      await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
       if (Date.now() >= deadline.at - 250) return;
       const live = fleet.live();
       const by = live[i % live.length];

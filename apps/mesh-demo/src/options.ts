@@ -129,7 +129,7 @@ function buildProgram(): Command {
         '  pnpm demo                                  20 s, 3 services, dashboard on http://127.0.0.1:7700/\n' +
         '  pnpm demo --duration 60 --rate 400 --rotate-every 1000\n' +
         '  pnpm demo --kill-one payments --down 5     crash payments part-way, restart it\n' +
-        '  pnpm demo --port 0                          any free ports (printed at start)',
+        '  pnpm demo --port 0                         any free ports (printed at start)',
     )
     .allowExcessArguments(false)
     .exitOverride()

@@ -36,7 +36,8 @@ function makeChart(id, series, yLabel, stepped) {
         label: s,
         stroke: COLORS[i % COLORS.length],
         // Nodes on the same key draw over each other: wider lines underneath keep every colour visible.
-        width: stepped ? 2 + 2.5 * (series.length - 1 - i) : 2,
+        width: stepped ? 2 + 2 * (series.length - 1 - i) : 2,
+        points: { show: !stepped },
         ...(stepped ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
       })),
     ],
@@ -70,8 +71,8 @@ function renderNodes(nodes) {
       <dl>
         <dt>key version</dt><dd class="version">v${n.keyVersion ?? '?'}</dd>
         <dt>encrypts under key</dt><dd><code>${n.primaryKeyId ?? '–'}</code></dd>
-        <dt>primary keys held</dt><dd>${n.keys.primary ?? 0}</dd>
-        <dt>decrypt-only keys held</dt><dd>${n.keys['decrypt-only'] ?? 0}</dd>
+        <dt>primary keys (AES, Fernet)</dt><dd>${n.keys.primary ?? 0}</dd>
+        <dt>decrypt-only keys</dt><dd>${n.keys['decrypt-only'] ?? 0}</dd>
         <dt>calls made</dt><dd>${n.totals.callsOk}</dd>
         <dt>requests answered</dt><dd>${n.totals.served}</dd>
         <dt>failures</dt><dd class="${n.totals.callsFailed + n.totals.cryptoFailures ? 'fail' : 'good'}">${n.totals.callsFailed + n.totals.cryptoFailures}</dd>
