@@ -105,9 +105,11 @@ async function run(o: DemoOptions): Promise<number> {
   process.once('SIGTERM', stopEarly);
 
   async function rotator(): Promise<void> {
+    let due = startedAt;
     for (let i = 0; ; i++) {
-      // On a fixed schedule (every --rotate-every from the start), so a slow rotation does not push the rest.
-      const due = startedAt + (i + 1) * o.rotateEveryMs;
+      // Every --rotate-every from the start, so a slow rotation does not push the rest back; a rotation that
+      // ran very late does not make the next one follow at once.
+      due = Math.max(due + o.rotateEveryMs, Date.now() + o.rotateEveryMs / 2);
       await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
       if (Date.now() >= deadline.at - 250) return;
       const live = fleet.live();
@@ -131,7 +133,7 @@ async function run(o: DemoOptions): Promise<number> {
     // Part-way, leaving time after the restart for the node to serve and see more rotations.
     await new Promise((r) => setTimeout(r, o.durationMs * 0.25));
     // A last scrape so the summary keeps what the process counted until now.
-    await monitor.tick();
+    await monitor.tick(false);
     const before = monitor.nodes().find((n) => n.name === name)!;
     kill = {
       name,

@@ -145,6 +145,9 @@ export class Monitor {
   /** Key id -> key version (1 = the key the run started with). */
   private readonly keyVersions = new Map<number, number>();
   private lastTick = performance.now();
+  /** Calls and latency buckets scraped since the last series point. */
+  private pendingCalls = 0;
+  private pendingBuckets = new Map<number, number>();
 
   constructor(
     private readonly fleet: Fleet,
@@ -195,13 +198,11 @@ export class Monitor {
     return this.rotations.length + 1;
   }
 
-  /** Scrapes every live service once and appends a series point. */
-  async tick(): Promise<void> {
-    const now = performance.now();
-    const dt = Math.max((now - this.lastTick) / 1000, 0.001);
-    this.lastTick = now;
-    let calls = 0;
-    let window = new Map<number, number>();
+  /**
+   * Scrapes every live service once and, unless `record` is false, appends a series point covering the
+   * time since the last point (a scrape without a point, e.g. just before a kill, carries into the next).
+   */
+  async tick(record = true): Promise<void> {
     await Promise.all(
       this.fleet.nodes.map(async (node) => {
         if (node.status !== 'up') return;
@@ -227,14 +228,20 @@ export class Monitor {
         const buckets = histogramBuckets(t.samples, 'mesh_demo_call_duration_seconds');
         const inc = bucketIncrease(buckets, t.prevBuckets);
         t.prevBuckets = buckets;
-        const merged = new Map(window);
-        for (const [le, c] of inc) merged.set(le, (merged.get(le) ?? 0) + c);
-        window = merged;
+        for (const [le, c] of inc) this.pendingBuckets.set(le, (this.pendingBuckets.get(le) ?? 0) + c);
         const ok = sumOf(t.samples, 'mesh_demo_calls_total', { result: 'ok' });
-        calls += ok - t.prevCallsOk;
+        this.pendingCalls += ok - t.prevCallsOk;
         t.prevCallsOk = ok;
       }),
     );
+    if (!record) return;
+    const now = performance.now();
+    const dt = Math.max((now - this.lastTick) / 1000, 0.001);
+    this.lastTick = now;
+    const window = this.pendingBuckets;
+    const calls = this.pendingCalls;
+    this.pendingBuckets = new Map();
+    this.pendingCalls = 0;
     const p50 = histogramQuantile(window, 0.5);
     const p99 = histogramQuantile(window, 0.99);
     const nodes = this.nodes();

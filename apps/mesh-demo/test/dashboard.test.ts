@@ -22,13 +22,33 @@ const dir = mkdtempSync(join(tmpdir(), 'mesh-demo-dashboard-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('dashboard in a real headless Chromium', () => {
-  it('shows every node and rotations arriving live, and saves a screenshot', async () => {
+  it('shows every node, rotations and a restart arriving live, and saves a screenshot', async () => {
+    // The browser first (slow to start on a busy machine), so the page is open before the demo is far in.
+    const context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      headless: true,
+      viewport: { width: 1400, height: 1000 },
+    });
     let resolveUrl: (url: string) => void;
     const dashboardUrl = new Promise<string>((r) => {
       resolveUrl = r;
     });
     const demo = runDemo(
-      ['--duration', '12', '--rotate-every', '1500', '--port', '0', '--dir', join(dir, 'state')],
+      [
+        '--duration',
+        '12',
+        '--rotate-every',
+        '1500',
+        '--port',
+        '0',
+        '--kill-one',
+        'inventory',
+        '--down',
+        '2',
+        '--dir',
+        join(dir, 'state'),
+      ],
       {
         onLine: (line) => {
           const m = /^\s+dashboard\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(line);
@@ -36,35 +56,39 @@ describe('dashboard in a real headless Chromium', () => {
         },
       },
     );
-    const url = await Promise.race([
-      dashboardUrl,
-      demo.then((r) => {
-        throw new Error(`demo ended before serving the dashboard:\n${r.stdout}${r.stderr}`);
-      }),
-    ]);
-
-    const context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1400, height: 1000 },
-    });
     const screenshot = join(dir, 'dashboard.png');
     try {
+      const url = await Promise.race([
+        dashboardUrl,
+        demo.then((r) => {
+          throw new Error(`demo ended before serving the dashboard:\n${r.stdout}${r.stderr}`);
+        }),
+      ]);
       const page = context.pages()[0] ?? (await context.newPage());
       await page.goto(url);
       // Every node appears, up, with a key version.
       for (const name of ['orders', 'payments', 'inventory']) {
         await page.waitForSelector(`[data-node="${name}"][data-status="up"]`, { timeout: 30_000 });
       }
-      // A rotation arrives while the page is open (pushed over server-sent events, no reload) ...
       const before = Number(await page.getAttribute('#rotations', 'data-count'));
+      // The crash and the restart show up: inventory up again with one restart, both in the event log.
+      await page.waitForFunction(
+        () => {
+          const card = document.querySelector<HTMLElement>('[data-node="inventory"]');
+          return card?.dataset.status === 'up' && card.dataset.restarts === '1';
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+      expect(await page.textContent('#event-list')).toMatch(/inventory killed/);
+      expect(await page.textContent('#event-list')).toMatch(/inventory restarted/);
+      // Rotations arrive while the page is open (pushed over server-sent events, no reload) ...
       await page.waitForFunction(
         (n) => Number(document.getElementById('rotations')?.dataset.count) > n,
         before,
         { timeout: 30_000 },
       );
-      // ... and every node shows the new key version.
+      // ... and every node, the restarted one too, shows the newest key version.
       await page.waitForFunction(
         () => {
           const latest = document.querySelector('#rotation-list li')?.textContent ?? '';
@@ -73,7 +97,7 @@ describe('dashboard in a real headless Chromium', () => {
           return (
             version !== undefined &&
             cards.length === 3 &&
-            cards.every((c) => c.dataset.keyVersion === version)
+            cards.every((c) => c.dataset.status === 'up' && c.dataset.keyVersion === version)
           );
         },
         undefined,
@@ -85,9 +109,7 @@ describe('dashboard in a real headless Chromium', () => {
       await page.waitForFunction(
         () => /^(9|\d\d) s of/.test(document.getElementById('clock')?.textContent ?? ''),
         undefined,
-        {
-          timeout: 30_000,
-        },
+        { timeout: 30_000 },
       );
       await page.screenshot({ path: screenshot, fullPage: true });
     } finally {

@@ -65,6 +65,7 @@ function renderNodes(nodes) {
       box.append(card);
     }
     card.dataset.status = n.status;
+    card.dataset.restarts = String(n.restarts);
     card.dataset.keyVersion = n.keyVersion ?? '';
     card.innerHTML = `
       <h3><span>${n.name}</span><span class="badge ${n.status}">${n.status}</span></h3>
