@@ -104,6 +104,10 @@ async function run(o: DemoOptions): Promise<number> {
   process.once('SIGINT', stopEarly);
   process.once('SIGTERM', stopEarly);
 
+  // The rotation in flight, if any: --kill-one does not crash a service in the middle of its own rotation
+  // (it would leave the keyring file's lock to go stale, and the demo is about serving through a crash).
+  let rotating: Promise<unknown> = Promise.resolve();
+  let aboutToKill: string | undefined;
   async function rotator(): Promise<void> {
     let due = startedAt;
     for (let i = 0; ; i++) {
@@ -112,12 +116,19 @@ async function run(o: DemoOptions): Promise<number> {
       due = Math.max(due + o.rotateEveryMs, Date.now() + o.rotateEveryMs / 2);
       await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
       if (Date.now() >= deadline.at - 250) return;
-      const live = fleet.live();
+      const live = fleet.live().filter((n) => n !== aboutToKill);
       const by = live[i % live.length];
       if (!by) continue;
       try {
-        const r = await fetch(`http://127.0.0.1:${fleet.node(by).port}/admin/rotate`, { method: 'POST' });
-        const text = await r.text();
+        const call = (async () => {
+          const response = await fetch(`http://127.0.0.1:${fleet.node(by).port}/admin/rotate`, {
+            method: 'POST',
+          });
+          return { ok: response.ok, status: response.status, text: await response.text() };
+        })();
+        rotating = call.catch(() => {});
+        const r = await call;
+        const text = r.text;
         if (!r.ok) throw new Error(`HTTP ${r.status} ${text}`);
         monitor.rotated((JSON.parse(text) as { keyId: number }).keyId, by);
       } catch (error) {
@@ -133,6 +144,8 @@ async function run(o: DemoOptions): Promise<number> {
     // Part-way, leaving time after the restart for the node to serve and see more rotations.
     await new Promise((r) => setTimeout(r, o.durationMs * 0.25));
     // A last scrape so the summary keeps what the process counted until now.
+    aboutToKill = name;
+    await rotating;
     await monitor.tick(false);
     const before = monitor.nodes().find((n) => n.name === name)!;
     kill = {

@@ -224,6 +224,10 @@ async function main(): Promise<void> {
   server.listen(env.port, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
+  // Ctrl-C reaches the whole process group: the orchestrator stops the services itself, after its summary.
+  process.on('SIGINT', () => {});
+  // An orchestrator that died cannot stop us: do not linger as an orphan.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (message: ServiceControl) => {
     if (message.type === 'peers') peers = message.peers;
     if (message.type === 'stop') {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { parseSamples, sumOf } from '../src/metrics-text.js';
 import { REPO_ROOT, runDemo, serviceRows } from './run-demo.js';
 
@@ -32,6 +32,7 @@ describe('pnpm demo (the README command, shorter)', () => {
       },
     );
     const out = run.stdout + run.stderr;
+    onTestFailed(() => console.log(out)); // the whole run, for the failure report
     expect(run.code, out).toBe(0);
     expect(out).toMatch(/mesh-demo: OK, \d+ requests, 0 failed, across \d+ rotations/);
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { runDemo, serviceRows } from './run-demo.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mesh-demo-kill-'));
@@ -24,6 +24,7 @@ describe('mesh demo --kill-one', () => {
       dir,
     ]);
     const out = run.stdout + run.stderr;
+    onTestFailed(() => console.log(out)); // the whole run, for the failure report
     expect(run.code, out).toBe(0);
     // The summary names the killed service, its restart, and that it caught up with the rotations it missed.
     const killed =
