@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CommanderError } from 'commander';
 import { type DashboardServer, serveDashboard } from './dashboard.js';
 import { Fleet } from './fleet.js';
@@ -98,9 +99,15 @@ async function run(o: DemoOptions): Promise<number> {
   monitor.initialKey(fleet.nodes[0]!.startKeyId);
   monitor.note(`started ${o.services.join(', ')} on key v1`);
   const rotationErrors: string[] = [];
+  // Ctrl-C / SIGTERM: stop the traffic now, then summarise and stop the fleet as at the normal end.
+  const stopping = new AbortController();
   const stopEarly = () => {
     deadline.at = Math.min(deadline.at, Date.now());
+    stopping.abort();
   };
+  /** Sleeps `ms`, or less when the run is stopped early. */
+  const pause = (ms: number) =>
+    sleep(Math.max(0, ms), undefined, { signal: stopping.signal }).catch(() => {});
   process.once('SIGINT', stopEarly);
   process.once('SIGTERM', stopEarly);
 
@@ -114,7 +121,7 @@ async function run(o: DemoOptions): Promise<number> {
       // Every --rotate-every from the start, so a slow rotation does not push the rest back; a rotation that
       // ran very late does not make the next one follow at once.
       due = Math.max(due + o.rotateEveryMs, Date.now() + o.rotateEveryMs / 2);
-      await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+      await pause(due - Date.now());
       if (Date.now() >= deadline.at - 250) return;
       const live = fleet.live().filter((n) => n !== aboutToKill);
       const by = live[i % live.length];
@@ -142,7 +149,8 @@ async function run(o: DemoOptions): Promise<number> {
   let kill: KillRecord | undefined;
   async function killer(name: string): Promise<void> {
     // Part-way, leaving time after the restart for the node to serve and see more rotations.
-    await new Promise((r) => setTimeout(r, o.durationMs * 0.25));
+    await pause(o.durationMs * 0.25);
+    if (stopping.signal.aborted) return;
     // A last scrape so the summary keeps what the process counted until now.
     aboutToKill = name;
     await rotating;
@@ -160,7 +168,7 @@ async function run(o: DemoOptions): Promise<number> {
     };
     await fleet.kill(name);
     monitor.note(`${name} killed (SIGKILL, pid ${kill.oldPid}) on key v${kill.versionAtKill}`);
-    await new Promise((r) => setTimeout(r, o.downMs));
+    await pause(o.downMs);
     const fleetAtRestart = monitor.currentKeyVersion();
     monitor.note(`starting ${name} again (fleet on key v${fleetAtRestart})`);
     const node = await fleet.restart(name);
@@ -198,8 +206,9 @@ async function run(o: DemoOptions): Promise<number> {
     });
   }, 1000);
 
-  await Promise.all([traffic.run(deadline.at), rotator(), o.killOne ? killer(o.killOne) : undefined]);
+  await Promise.all([traffic.run(() => deadline.at), rotator(), o.killOne ? killer(o.killOne) : undefined]);
   clearInterval(ticker);
+  const trafficS = (Date.now() - startedAt) / 1000;
   if (tty) process.stdout.write('\n');
 
   // Let every node apply the last rotation (they follow the store), then take the final scrape.
@@ -231,8 +240,9 @@ async function run(o: DemoOptions): Promise<number> {
 
   log('');
   log(`mesh-demo: summary after ${elapsedS.toFixed(1)} s on the ${STORE_LABEL}`);
+  if (stopping.signal.aborted) log(`  stopped early by a signal after ${trafficS.toFixed(1)} s of traffic`);
   log(
-    `  requests     ${t.requests} sent by the driver (${(t.requests / (o.durationMs / 1000)).toFixed(0)}/s), ` +
+    `  requests     ${t.requests} sent by the driver (${(t.requests / trafficS).toFixed(0)}/s over ${trafficS.toFixed(1)} s), ` +
       `${t.succeeded} succeeded, ${t.failed} failed` +
       (t.retried ? `; ${t.retried} attempts met the killed service and were re-sent on another route` : ''),
   );

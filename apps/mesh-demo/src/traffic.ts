@@ -56,12 +56,12 @@ export class TrafficDriver {
     return w;
   }
 
-  /** Sends traffic until `deadline` (ms since epoch), then waits for the requests in flight. */
-  async run(deadline: number): Promise<void> {
+  /** Sends traffic until `deadline()` (ms since epoch; it may move earlier), then waits for those in flight. */
+  async run(deadline: () => number): Promise<void> {
     let tokens = 0;
     let last = performance.now();
     const pending = new Set<Promise<void>>();
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline()) {
       const now = performance.now();
       tokens = Math.min(tokens + ((now - last) / 1000) * this.rate, this.concurrency);
       last = now;
