@@ -80,4 +80,27 @@ describe('pnpm demo (the README command, shorter)', () => {
     // The keyring it leaves is private to the user.
     expect(statSync(join(dir, 'state', 'keyring.json')).mode & 0o077).toBe(0);
   });
+
+  it('stops early on SIGINT with the summary and every service stopped', async () => {
+    let sent = false;
+    const run = await runDemo(
+      ['--duration', '120', '--rotate-every', '500', '--port', '0', '--dir', join(dir, 'sigint')],
+      {
+        onLine: (line, child) => {
+          const live = /^\s+(\d+) s\s+\d+ req\/s.*rotations (\d+)/.exec(line);
+          if (!sent && live && Number(live[2]) >= 1) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        },
+      },
+    );
+    const out = run.stdout + run.stderr;
+    onTestFailed(() => console.log(out));
+    expect(sent).toBe(true);
+    expect(run.code, out).toBe(0);
+    expect(out).toMatch(/stopped early by a signal after [\d.]+ s of traffic/);
+    expect(out).toMatch(/mesh-demo: OK, \d+ requests, 0 failed/);
+    expect(run.stderr).toBe('');
+  });
 });

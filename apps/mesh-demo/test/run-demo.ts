@@ -1,5 +1,5 @@
 /** Runs the demo as a user does (a child process) and collects its output; shared by the demo's tests. */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The built demo entry point. */
@@ -19,7 +19,12 @@ export interface DemoRun {
  */
 export function runDemo(
   args: readonly string[],
-  options: { command?: string; cwd?: string; timeoutMs?: number; onLine?: (line: string) => void } = {},
+  options: {
+    command?: string;
+    cwd?: string;
+    timeoutMs?: number;
+    onLine?: (line: string, child: ChildProcess) => void;
+  } = {},
 ): Promise<DemoRun> {
   const command = options.command ?? process.execPath;
   const argv = options.command ? [...args] : [MAIN, ...args];
@@ -33,7 +38,7 @@ export function runDemo(
       partial += chunk;
       const lines = partial.split('\n');
       partial = lines.pop()!;
-      for (const line of lines) options.onLine?.(line);
+      for (const line of lines) options.onLine?.(line, child);
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
