@@ -55,7 +55,7 @@ describe('mesh demo --kill-one', () => {
       expect(row.restarts, name).toBe('0');
       expect(row['calls failed'], name).toBe('0');
       expect(row['crypto failures'], name).toBe('0');
-      expect(Number(row['calls made']), name).toBeGreaterThan(100);
+      expect(Number(row['calls made']), name).toBeGreaterThan(30);
     }
     expect(out).toMatch(
       /requests\s+\d+ sent by the driver \(\d+\/s over [\d.]+ s\), \d+ succeeded, 0 failed/,
