@@ -5,7 +5,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import type { ReadyMessage, ServiceControl } from './protocol.js';
+import type { FailedMessage, ReadyMessage, ServiceControl } from './protocol.js';
 
 /** Where a service stands, as the dashboard and the summary show it. */
 export type NodeStatus = 'starting' | 'up' | 'down';
@@ -123,7 +123,16 @@ export class Fleet {
       once(child, 'exit').then(([code]) => {
         throw new Error(`service ${node.name} exited with code ${code} before it was ready`);
       }),
-    ])) as [ReadyMessage];
+    ])) as [ReadyMessage | FailedMessage];
+    if (message.type === 'failed') {
+      await once(child, 'exit');
+      const error = new Error(
+        message.code === 'EADDRINUSE'
+          ? `port ${node.port} for ${node.name} is in use; pass --port <another> or --port 0 for free ports`
+          : `service ${node.name} could not start: ${message.message}`,
+      );
+      throw Object.assign(error, { code: message.code });
+    }
     node.port = message.port;
     node.startKeyId = message.primaryKeyId;
     node.status = 'up';

@@ -77,10 +77,10 @@ async function run(o: DemoOptions): Promise<number> {
   } catch (error) {
     await fleet.stop();
     await dashboard?.close();
-    const code = (error as { code?: string }).code;
-    if (code === 'EADDRINUSE' || /EADDRINUSE/.test(String((error as Error).message))) {
+    // The fleet started (the driver exists), so the port taken is the dashboard's.
+    if ((error as { code?: string }).code === 'EADDRINUSE' && driver !== undefined) {
       throw new Error(
-        `a port from ${o.port} to ${o.port + o.services.length} is in use; pass --port <other> or --port 0`,
+        `port ${o.port} for the dashboard is in use; pass --port <another> or --port 0 for free ports`,
       );
     }
     throw error;

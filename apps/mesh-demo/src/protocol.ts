@@ -9,6 +9,14 @@ export interface ReadyMessage {
   primaryKeyId: number;
 }
 
+/** A service could not start (e.g. its port is taken): the orchestrator turns this into one clear line. */
+export interface FailedMessage {
+  type: 'failed';
+  name: string;
+  code: string | undefined;
+  message: string;
+}
+
 /** The orchestrator tells a service its peers' ports, or to stop. */
 export type ServiceControl = { type: 'peers'; peers: Record<string, number> } | { type: 'stop' };
 

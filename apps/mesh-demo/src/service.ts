@@ -15,7 +15,7 @@ import { FileKeyStore } from '@mesh/keys';
 import { PrometheusCollector } from '@mesh/metrics';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { orderPayload } from './payload.js';
-import { PEER_UNAVAILABLE, type ReadyMessage, type ServiceControl } from './protocol.js';
+import { type FailedMessage, PEER_UNAVAILABLE, type ReadyMessage, type ServiceControl } from './protocol.js';
 
 /** What the orchestrator passes a service process through its environment. */
 interface ServiceEnv {
@@ -242,8 +242,13 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const code = (error as { code?: string }).code;
-  console.error(
-    `service ${process.env.MESH_DEMO_SERVICE}: failed to start: ${code ?? ''} ${(error as Error).message}`,
-  );
-  process.exit(1);
+  const message = (error as Error).message ?? String(error);
+  const name = process.env.MESH_DEMO_SERVICE ?? '?';
+  if (process.send) {
+    const failed: FailedMessage = { type: 'failed', name, code, message };
+    process.send(failed, () => process.exit(1));
+  } else {
+    console.error(`service ${name}: failed to start: ${message}`);
+    process.exit(1);
+  }
 });

@@ -1,3 +1,8 @@
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDemo } from './run-demo.js';
 
@@ -42,5 +47,22 @@ describe('mesh demo options', () => {
     const lines = run.stderr.trimEnd().split('\n');
     expect(lines, run.stderr).toHaveLength(1);
     expect(lines[0]).toMatch(message);
+  });
+
+  it('a dashboard port in use is one line naming the port, and exit 1', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const port = (blocker.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-demo-port-'));
+    try {
+      const run = await runDemo(['--port', String(port), '--duration', '2', '--dir', dir]);
+      expect(run.code, run.stdout + run.stderr).toBe(1);
+      expect(run.stderr).toBe(
+        `mesh-demo: port ${port} for the dashboard is in use; pass --port <another> or --port 0 for free ports\n`,
+      );
+    } finally {
+      blocker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
