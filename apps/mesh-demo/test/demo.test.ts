@@ -83,10 +83,13 @@ describe('pnpm demo (the README command, shorter)', () => {
 
   it('stops early on SIGINT with the summary and every service stopped', async () => {
     let sent = false;
+    const pids: number[] = [];
     const run = await runDemo(
       ['--duration', '120', '--rotate-every', '500', '--port', '0', '--dir', join(dir, 'sigint')],
       {
         onLine: (line, child) => {
+          const pid = /\/metrics {2}\(pid (\d+)\)$/.exec(line);
+          if (pid) pids.push(Number(pid[1]));
           const live = /^\s+(\d+) s\s+\d+ req\/s.*rotations (\d+)/.exec(line);
           if (!sent && live && Number(live[2]) >= 1) {
             sent = true;
@@ -102,5 +105,8 @@ describe('pnpm demo (the README command, shorter)', () => {
     expect(out).toMatch(/stopped early by a signal after [\d.]+ s of traffic/);
     expect(out).toMatch(/mesh-demo: OK, \d+ requests, 0 failed/);
     expect(run.stderr).toBe('');
+    // No service process outlives the demo.
+    expect(pids).toHaveLength(3);
+    for (const pid of pids) expect(() => process.kill(pid, 0), `pid ${pid}`).toThrow(/ESRCH/);
   });
 });
