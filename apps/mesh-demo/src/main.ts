@@ -201,7 +201,8 @@ async function run(o: DemoOptions): Promise<number> {
         `  ${monitor.elapsed().toFixed(0).padStart(3)} s  ${(w.length / seconds).toFixed(0).padStart(4)} req/s  ` +
         `p50 ${formatMs(percentile(w, 0.5))}  p99 ${formatMs(percentile(w, 0.99))}  failures ${failures}  ` +
         `rotations ${monitor.rotations.length}  key version: ${keys}  compression saved ${formatBytes(bytesSaved(nodes))}`;
-      if (tty) process.stdout.write(`\r\x1b[2K${line}`);
+      // In a terminal the line is rewritten in place, so it must not wrap: cut it to the terminal's width.
+      if (tty) process.stdout.write(`\r\x1b[2K${line.slice(0, (process.stdout.columns || 200) - 1)}`);
       else log(line);
     });
   }, 1000);
