@@ -1,11 +1,11 @@
 /**
- * One mesh service, run as its own process by `main.ts`: an HTTP server on 127.0.0.1 whose every request
- * and response body is a Mesh envelope bound to the route (`from->to`) as context. All services share one
- * keyring in a `FileKeyStore` (the embedded default), so a rotation made by any of them is picked up by the
- * others through the store (watch, and a re-read when an unknown key id arrives).
+ * One mesh service, run as its own process by the orchestrator (`main.ts`): an HTTP server on 127.0.0.1
+ * whose every request and response body is a Mesh envelope bound to the route (`from->to`) as context. All
+ * services share one sealed keyring (the file key store by default), so a rotation made by any of them is
+ * picked up by the others through the store (watch, and a re-read when an unknown key id arrives).
  *
- * Endpoints: `POST /call?to=<service>` (driver: make an encrypted call to a peer), `POST /inbox` (peer
- * traffic), `POST /admin/rotate`, `GET /metrics` (Prometheus text), `GET /healthz`.
+ * Endpoints: `POST /call?to=<service>` (the traffic driver asks this service to call a peer), `POST /inbox`
+ * (peer traffic), `POST /admin/rotate`, `GET /metrics` (Prometheus text from prom-client), `GET /healthz`.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
@@ -13,29 +13,31 @@ import type { AddressInfo } from 'node:net';
 import { createEncryption, type Encryption } from '@mesh/encryption';
 import { FileKeyStore } from '@mesh/keys';
 import { PrometheusCollector } from '@mesh/metrics';
-import { Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { orderPayload } from './payload.js';
+import { type FailedMessage, PEER_UNAVAILABLE, type ReadyMessage, type ServiceControl } from './protocol.js';
 
 /** What the orchestrator passes a service process through its environment. */
 interface ServiceEnv {
   name: string;
+  port: number;
   keyringPath: string;
   kekFile: string;
 }
 
-/** Messages from the orchestrator over the IPC channel. */
-type ControlMessage = { type: 'peers'; peers: Record<string, number> } | { type: 'stop' };
-
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Peer connection failures: the peer process is gone or restarting, not a crypto or protocol failure. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
 function readEnv(): ServiceEnv {
   const {
     MESH_DEMO_SERVICE: name,
+    MESH_DEMO_PORT: port,
     MESH_DEMO_KEYRING: keyringPath,
     MESH_DEMO_KEK_FILE: kekFile,
   } = process.env;
-  if (!name || !keyringPath || !kekFile) throw new Error('service.ts is started by main.ts (missing env)');
-  return { name, keyringPath, kekFile };
+  if (!name || !keyringPath || !kekFile) throw new Error('service.js is started by main.js (missing env)');
+  return { name, port: Number(port ?? 0), keyringPath, kekFile };
 }
 
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {
@@ -77,10 +79,73 @@ function reply(res: ServerResponse, status: number, body: string | Uint8Array, t
   res.end(body);
 }
 
+/** Id of the AES-256-GCM key this service encrypts under (what a rotation changes). */
+function primaryKeyId(enc: Encryption): number {
+  return enc.keys.keys().find((k) => k.algorithm === 'aes-256-gcm' && k.state === 'primary')?.id ?? 0;
+}
+
+/** The demo's own metrics, registered beside the library's in the same prom-client registry. */
+function demoMetrics(registry: Registry, enc: () => Encryption | undefined) {
+  const calls = new Counter({
+    name: 'mesh_demo_calls_total',
+    help: 'Calls this service made to a peer (request sealed here, reply opened here), by peer and result.',
+    labelNames: ['peer', 'result'] as const,
+    registers: [registry],
+  });
+  const callSeconds = new Histogram({
+    name: 'mesh_demo_call_duration_seconds',
+    help: 'Duration of a call to a peer as this service sees it: seal, send, peer opens and answers, open reply.',
+    buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const served = new Counter({
+    name: 'mesh_demo_requests_served_total',
+    help: 'Peer requests this service opened and answered, by caller.',
+    labelNames: ['from'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'mesh_demo_keyring_version',
+    help: 'Revision of the keyring document this service holds (each store write, not only rotations, adds one).',
+    registers: [registry],
+    collect() {
+      const e = enc();
+      if (e) this.set(e.keys.version);
+    },
+  });
+  new Gauge({
+    name: 'mesh_demo_primary_key_id',
+    help: 'Id of the key this service encrypts under, by algorithm.',
+    labelNames: ['algorithm'] as const,
+    registers: [registry],
+    collect() {
+      const e = enc();
+      if (!e) return;
+      this.reset();
+      for (const k of e.keys.keys()) if (k.state === 'primary') this.set({ algorithm: k.algorithm }, k.id);
+    },
+  });
+  new Gauge({
+    name: 'mesh_demo_keys',
+    help: 'Keys in the keyring as this service holds it, by algorithm and state.',
+    labelNames: ['algorithm', 'state'] as const,
+    registers: [registry],
+    collect() {
+      const e = enc();
+      if (!e) return;
+      this.reset();
+      for (const k of e.keys.keys()) this.inc({ algorithm: k.algorithm, state: k.state });
+    },
+  });
+  return { calls, callSeconds, served };
+}
+
 async function main(): Promise<void> {
   const env = readEnv();
   const registry = new Registry();
   registry.setDefaultLabels({ service: env.name });
+  let encRef: Encryption | undefined;
+  const metrics = demoMetrics(registry, () => encRef);
   const enc: Encryption = await createEncryption({
     service: env.name,
     keyStore: new FileKeyStore({ path: env.keyringPath }),
@@ -88,6 +153,7 @@ async function main(): Promise<void> {
     compression: { thresholdBytes: 512 },
     metrics: new PrometheusCollector({ registry }),
   });
+  encRef = enc;
   let peers: Record<string, number> = {};
   let seq = 0;
 
@@ -98,6 +164,34 @@ async function main(): Promise<void> {
     });
   });
 
+  async function call(to: string, res: ServerResponse): Promise<void> {
+    const port = peers[to];
+    if (port === undefined) return reply(res, 404, `unknown peer ${to}`);
+    const stop = metrics.callSeconds.startTimer();
+    const id = ++seq;
+    const payload = orderPayload(id, 1 + (id % 40));
+    let answer: { status: number; body: Buffer };
+    try {
+      const sealed = await enc.encrypt(payload, { context: `${env.name}->${to}` });
+      answer = await post(port, '/inbox', sealed, { 'x-mesh-from': env.name });
+      if (answer.status !== 200) throw new Error(`${to} answered ${answer.status}: ${answer.body}`);
+      const receipt = JSON.parse(await enc.decryptToString(answer.body, { context: `${to}->${env.name}` }));
+      if (receipt.orderId !== `ord-${id}`) throw new Error('receipt does not match the order');
+      stop();
+      metrics.calls.inc({ peer: to, result: 'ok' });
+      return reply(res, 200, JSON.stringify({ bytes: payload.length }), 'application/json');
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (CONNECTION_ERRORS.has(code)) {
+        // The peer is down: the driver routes the request elsewhere. Not a failed call of this service.
+        metrics.calls.inc({ peer: to, result: 'peer_unavailable' });
+        return reply(res, 503, `${PEER_UNAVAILABLE} ${to} (${code})`);
+      }
+      metrics.calls.inc({ peer: to, result: 'failed' });
+      return reply(res, 502, `${env.name}->${to}: ${code || (error as Error).message}`);
+    }
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method === 'GET' && url.pathname === '/metrics') {
@@ -106,7 +200,7 @@ async function main(): Promise<void> {
     if (req.method === 'GET' && url.pathname === '/healthz') return reply(res, 200, 'ok');
     if (req.method === 'POST' && url.pathname === '/admin/rotate') {
       await enc.rotate();
-      return reply(res, 200, JSON.stringify({ version: enc.keys.version }), 'application/json');
+      return reply(res, 200, JSON.stringify({ keyId: primaryKeyId(enc) }), 'application/json');
     }
     if (req.method === 'POST' && url.pathname === '/inbox') {
       // Peer traffic: the body is bound to the route it claims; a body replayed on another route fails.
@@ -120,33 +214,21 @@ async function main(): Promise<void> {
         lines: order.items.length,
       });
       const sealed = await enc.encrypt(receipt, { context: `${env.name}->${from}` });
+      metrics.served.inc({ from });
       return reply(res, 200, sealed, 'application/octet-stream');
     }
-    if (req.method === 'POST' && url.pathname === '/call') {
-      const to = url.searchParams.get('to') ?? '';
-      const port = peers[to];
-      if (port === undefined) return reply(res, 404, `unknown peer ${to}`);
-      const id = ++seq;
-      const payload = orderPayload(id, 1 + (id % 40));
-      const sealed = await enc.encrypt(payload, { context: `${env.name}->${to}` });
-      const answer = await post(port, '/inbox', sealed, { 'x-mesh-from': env.name });
-      if (answer.status !== 200) return reply(res, 502, answer.body.toString('utf8'));
-      const receipt = JSON.parse(await enc.decryptToString(answer.body, { context: `${to}->${env.name}` }));
-      if (receipt.orderId !== `ord-${id}`) return reply(res, 502, 'receipt does not match the order');
-      return reply(
-        res,
-        200,
-        JSON.stringify({ bytes: payload.length, sealed: sealed.length }),
-        'application/json',
-      );
-    }
+    if (req.method === 'POST' && url.pathname === '/call') return call(url.searchParams.get('to') ?? '', res);
     return reply(res, 404, 'not found');
   }
 
-  server.listen(0, '127.0.0.1');
+  server.listen(env.port, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  process.on('message', (message: ControlMessage) => {
+  // Ctrl-C reaches the whole process group: the orchestrator stops the services itself, after its summary.
+  process.on('SIGINT', () => {});
+  // An orchestrator that died cannot stop us: do not linger as an orphan.
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (message: ServiceControl) => {
     if (message.type === 'peers') peers = message.peers;
     if (message.type === 'stop') {
       server.close();
@@ -154,10 +236,19 @@ async function main(): Promise<void> {
       void enc.close().then(() => process.exit(0));
     }
   });
-  process.send?.({ type: 'ready', name: env.name, port, keyIds: enc.keys.keys().map((k) => k.id) });
+  const ready: ReadyMessage = { type: 'ready', name: env.name, port, primaryKeyId: primaryKeyId(enc) };
+  process.send?.(ready);
 }
 
 main().catch((error: unknown) => {
-  console.error(`service ${process.env.MESH_DEMO_SERVICE}: failed to start:`, error);
-  process.exit(1);
+  const code = (error as { code?: string }).code;
+  const message = (error as Error).message ?? String(error);
+  const name = process.env.MESH_DEMO_SERVICE ?? '?';
+  if (process.send) {
+    const failed: FailedMessage = { type: 'failed', name, code, message };
+    process.send(failed, () => process.exit(1));
+  } else {
+    console.error(`service ${name}: failed to start: ${message}`);
+    process.exit(1);
+  }
 });
