@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommanderError } from 'commander';
 import { type DashboardServer, serveDashboard } from './dashboard.js';
+import { type EtcdServer, etcdAvailable, startEtcd } from './etcd-server.js';
 import { Fleet } from './fleet.js';
 import { Monitor } from './monitor.js';
 import { type DemoOptions, EXIT_USAGE, parseOptions, UsageError } from './options.js';
@@ -21,21 +22,43 @@ import { percentile } from './stats.js';
 import { bytesSaved, formatBytes, formatMs, serviceTable } from './summary.js';
 import { TrafficDriver } from './traffic.js';
 
-const STORE_LABEL = 'file (sealed keyring in a FileKeyStore)';
-
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** A fresh keyring folder for the run; the KEK is a random 32-byte key in a 0600 file beside the keyring. */
-async function prepareFileStore(o: DemoOptions): Promise<NodeJS.ProcessEnv> {
+/** The key store of a run: the environment the services get, and how the summary names it. */
+interface PreparedStore {
+  env: NodeJS.ProcessEnv;
+  label: string;
+  where: string;
+}
+
+/**
+ * A fresh state folder for the run (unless `--keep`): the KEK is a random 32-byte key in a 0600 file, and on
+ * the file store the sealed keyring lies beside it. On etcd the keyring lives under a prefix of its own per
+ * run (`mesh-demo/<random>/`, or `mesh-demo/keep/` with `--keep`); the KEK never goes to etcd.
+ */
+async function prepareStore(o: DemoOptions, endpoint: string | undefined): Promise<PreparedStore> {
   if (!o.keep) await rm(o.dir, { recursive: true, force: true });
   await mkdir(o.dir, { recursive: true, mode: 0o700 });
   const kekFile = resolve(o.dir, 'kek');
   if (!o.keep) await writeFile(kekFile, randomBytes(32).toString('base64'), { mode: 0o600 });
   else
     await writeFile(kekFile, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' }).catch(() => {});
-  return { ...process.env, MESH_DEMO_KEYRING: resolve(o.dir, 'keyring.json'), MESH_DEMO_KEK_FILE: kekFile };
+  const env = {
+    ...process.env,
+    MESH_DEMO_KEYRING: resolve(o.dir, 'keyring.json'),
+    MESH_DEMO_KEK_FILE: kekFile,
+  };
+  if (endpoint === undefined) {
+    return { env, label: 'file (sealed keyring in a FileKeyStore)', where: `in ${o.dir}` };
+  }
+  const prefix = `mesh-demo/${o.keep ? 'keep' : randomBytes(6).toString('hex')}/`;
+  return {
+    env: { ...env, MESH_DEMO_ETCD: endpoint, MESH_DEMO_ETCD_PREFIX: prefix },
+    label: 'etcd (EtcdKeyStore, two-phase rotation by a RotationCoordinator)',
+    where: `at ${endpoint} under ${prefix}, KEK in ${kekFile}`,
+  };
 }
 
 /** What --kill-one did, for the summary. */
@@ -54,8 +77,31 @@ interface KillRecord {
   failedBeforeKill: number;
 }
 
+/** Starts a private etcd for `--start-etcd`, runs the demo, and stops that etcd whatever happens. */
 async function run(o: DemoOptions): Promise<number> {
-  const env = await prepareFileStore(o);
+  let etcd: EtcdServer | undefined;
+  try {
+    if (o.store.kind === 'etcd' && o.store.start) {
+      if (!(await etcdAvailable())) {
+        throw new Error(
+          '--start-etcd needs the etcd binary on PATH (Debian/Ubuntu: apt-get install etcd-server), or use --etcd <url>',
+        );
+      }
+      etcd = await startEtcd();
+      log(`mesh-demo: started a private etcd (pid ${etcd.pid}) on ${etcd.endpoint}, data in ${etcd.dataDir}`);
+    }
+    const endpoint = o.store.kind === 'etcd' ? (etcd?.endpoint ?? o.store.endpoint) : undefined;
+    return await runFleet(o, await prepareStore(o, endpoint), etcd);
+  } finally {
+    if (etcd) {
+      await etcd.stop();
+      log(`mesh-demo: stopped the private etcd (pid ${etcd.pid}) and removed its data`);
+    }
+  }
+}
+
+async function runFleet(o: DemoOptions, store: PreparedStore, etcd: EtcdServer | undefined): Promise<number> {
+  const { env, label: STORE_LABEL } = store;
   const ports = o.services.map((_, i) => (o.port === 0 ? 0 : o.port + 1 + i));
   const fleet = new Fleet(o.services, env, ports);
   let dashboard: DashboardServer | undefined;
@@ -88,7 +134,7 @@ async function run(o: DemoOptions): Promise<number> {
   const traffic = driver;
   startedAt = Date.now();
   const deadline = { at: startedAt + o.durationMs };
-  log(`mesh-demo: ${o.services.length} services on 127.0.0.1, key store: ${STORE_LABEL} in ${o.dir}`);
+  log(`mesh-demo: ${o.services.length} services on 127.0.0.1, key store: ${STORE_LABEL} ${store.where}`);
   for (const n of fleet.nodes)
     log(`  ${n.name.padEnd(10)} http://127.0.0.1:${n.port}/metrics  (pid ${n.pid})`);
   log(`  dashboard  ${dashboard.url}`);
@@ -115,6 +161,9 @@ async function run(o: DemoOptions): Promise<number> {
   // (it would leave the keyring file's lock to go stale, and the demo is about serving through a crash).
   let rotating: Promise<unknown> = Promise.resolve();
   let aboutToKill: string | undefined;
+  /** While etcd is frozen (--pause-etcd) no rotation is asked for: it could not be stored. */
+  let etcdFrozen = false;
+  let skippedWhileFrozen = 0;
   async function rotator(): Promise<void> {
     let due = startedAt;
     for (let i = 0; ; i++) {
@@ -123,6 +172,10 @@ async function run(o: DemoOptions): Promise<number> {
       due = Math.max(due + o.rotateEveryMs, Date.now() + o.rotateEveryMs / 2);
       await pause(due - Date.now());
       if (Date.now() >= deadline.at - 250) return;
+      if (etcdFrozen) {
+        skippedWhileFrozen++;
+        continue;
+      }
       const live = fleet.live().filter((n) => n !== aboutToKill);
       const by = live[i % live.length];
       if (!by) continue;
@@ -182,6 +235,50 @@ async function run(o: DemoOptions): Promise<number> {
     );
   }
 
+  /** What --pause-etcd did, for the summary. */
+  let freeze:
+    | {
+        at: number;
+        seconds: number;
+        failedBefore: number;
+        requestsBefore: number;
+        requestsDuring?: number;
+        failedDuring?: number;
+      }
+    | undefined;
+  async function freezer(server: EtcdServer, ms: number): Promise<void> {
+    await pause(o.durationMs * 0.4);
+    if (stopping.signal.aborted) return;
+    // Between two rotations, once every service encrypts under the newest key: a service reserves its uses
+    // of a new primary in the store with its first encrypt, and without etcd it could not (its encrypts
+    // would fail with ERR_KEYSTORE_UNAVAILABLE until etcd returns). So: no new rotation, the one in flight
+    // finished, every service on the newest key, then a second of traffic so each has encrypted under it.
+    etcdFrozen = true;
+    await rotating;
+    for (let i = 0; i < 50; i++) {
+      await monitor.tick(false);
+      const newest = monitor.currentKeyVersion();
+      if (monitor.nodes().every((n) => n.status !== 'up' || n.keyVersion === newest)) break;
+      await pause(100);
+    }
+    await pause(1000);
+    if (stopping.signal.aborted) return;
+    freeze = {
+      at: monitor.elapsed(),
+      seconds: ms / 1000,
+      failedBefore: traffic.total.failed,
+      requestsBefore: traffic.total.requests,
+    };
+    server.pause();
+    monitor.note(`etcd frozen (SIGSTOP, pid ${server.pid}) for ${ms / 1000} s`);
+    await sleep(ms);
+    server.resume();
+    freeze.requestsDuring = traffic.total.requests - freeze.requestsBefore;
+    freeze.failedDuring = traffic.total.failed - freeze.failedBefore;
+    etcdFrozen = false;
+    monitor.note(`etcd thawed (SIGCONT) after ${ms / 1000} s`);
+  }
+
   const tty = process.stdout.isTTY === true;
   let lastStatus = performance.now();
   const ticker = setInterval(() => {
@@ -207,7 +304,12 @@ async function run(o: DemoOptions): Promise<number> {
     });
   }, 1000);
 
-  await Promise.all([traffic.run(() => deadline.at), rotator(), o.killOne ? killer(o.killOne) : undefined]);
+  await Promise.all([
+    traffic.run(() => deadline.at),
+    rotator(),
+    o.killOne ? killer(o.killOne) : undefined,
+    etcd && o.pauseEtcdMs !== undefined ? freezer(etcd, o.pauseEtcdMs) : undefined,
+  ]);
   clearInterval(ticker);
   const trafficS = (Date.now() - startedAt) / 1000;
   if (tty) process.stdout.write('\n');
@@ -296,6 +398,45 @@ async function run(o: DemoOptions): Promise<number> {
       );
     }
   }
+  let twoPhaseOk = true;
+  if (o.store.kind === 'etcd') {
+    const promotions = nodes.reduce((s, n) => s + n.totals.leaderPromotions, 0);
+    const ackSum = nodes.reduce((s, n) => s + n.totals.stageAckSecondsSum, 0);
+    const leaders = nodes.filter((n) => n.totals.leaderPromotions > 0).map((n) => n.name);
+    // Every service that ran the whole time took up every new AES key only after holding it staged.
+    const short = nodes.filter(
+      (n) =>
+        n.totals.promotionsNotStaged > 0 ||
+        (n.restarts === 0 && n.totals.promotionsStagedFirst !== rotations),
+    );
+    twoPhaseOk = short.length === 0 && promotions >= 2 * rotations;
+    log(
+      `  two-phase    ${promotions} promotions by the leader (${leaders.join(', ') || 'none'}; AES-256-GCM and Fernet per ` +
+        `rotation), each only after every live service acked the staged key: stage -> all acked ` +
+        `${promotions ? `${((ackSum / promotions) * 1000).toFixed(0)} ms` : '-'} on average`,
+    );
+    log(
+      `               new AES keys each service held staged before encrypting under them: ${nodes
+        .map((n) => `${n.name} ${n.totals.promotionsStagedFirst}/${rotations}`)
+        .join(', ')}` +
+        (nodes.some((n) => n.totals.promotionsNotStaged > 0)
+          ? `; taken up WITHOUT the staged phase: ${nodes
+              .filter((n) => n.totals.promotionsNotStaged > 0)
+              .map((n) => `${n.name} ${n.totals.promotionsNotStaged}`)
+              .join(', ')}`
+          : ''),
+    );
+  }
+  let freezeOk = true;
+  if (o.pauseEtcdMs !== undefined) {
+    freezeOk = freeze?.requestsDuring !== undefined && freeze.failedDuring === 0 && freeze.requestsDuring > 0;
+    log(
+      freeze?.requestsDuring !== undefined
+        ? `  etcd pause   etcd frozen (SIGSTOP) at ${freeze.at.toFixed(1)} s for ${freeze.seconds} s: ${freeze.requestsDuring} ` +
+            `requests sent meanwhile, ${freeze.failedDuring} failed; ${skippedWhileFrozen} rotation(s) not asked for while frozen`
+        : '  etcd pause   etcd was not frozen before the end',
+    );
+  }
   log('');
   log(serviceTable(nodes));
   log(
@@ -315,7 +456,9 @@ async function run(o: DemoOptions): Promise<number> {
     rotations > 0 &&
     rotationErrors.length === 0 &&
     lagging.length === 0 &&
-    killOk;
+    killOk &&
+    twoPhaseOk &&
+    freezeOk;
   log(
     ok
       ? `mesh-demo: OK, ${t.succeeded} requests, 0 failed, across ${rotations} rotations`

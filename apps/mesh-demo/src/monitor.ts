@@ -28,6 +28,12 @@ export interface ServiceTotals {
   compressionOut: number;
   /** Bodies compressed. */
   compressed: number;
+  /** New AES-256-GCM primaries it took up that it had held staged first (two-phase), and that it had not. */
+  promotionsStagedFirst: number;
+  promotionsNotStaged: number;
+  /** Promotions it made as the rotation leader (etcd mode), and their stage -> all-acked time, summed. */
+  leaderPromotions: number;
+  stageAckSecondsSum: number;
 }
 
 const ZERO: ServiceTotals = {
@@ -41,6 +47,10 @@ const ZERO: ServiceTotals = {
   compressionIn: 0,
   compressionOut: 0,
   compressed: 0,
+  promotionsStagedFirst: 0,
+  promotionsNotStaged: 0,
+  leaderPromotions: 0,
+  stageAckSecondsSum: 0,
 };
 
 function totalsOf(s: readonly Sample[]): ServiceTotals {
@@ -55,6 +65,16 @@ function totalsOf(s: readonly Sample[]): ServiceTotals {
     compressionIn: sumOf(s, 'mesh_compression_bytes_total', { stage: 'original' }),
     compressionOut: sumOf(s, 'mesh_compression_bytes_total', { stage: 'compressed' }),
     compressed: sumOf(s, 'mesh_compression_ratio_count'),
+    promotionsStagedFirst: sumOf(s, 'mesh_demo_promotions_seen_total', {
+      algorithm: 'aes-256-gcm',
+      staged_first: 'yes',
+    }),
+    promotionsNotStaged: sumOf(s, 'mesh_demo_promotions_seen_total', {
+      algorithm: 'aes-256-gcm',
+      staged_first: 'no',
+    }),
+    leaderPromotions: sumOf(s, 'mesh_demo_stage_ack_seconds_count'),
+    stageAckSecondsSum: sumOf(s, 'mesh_demo_stage_ack_seconds_sum'),
   };
 }
 
@@ -80,6 +100,9 @@ export interface NodeView {
   /** Keys it holds, by state (both algorithms). */
   keys: Record<string, number>;
   restarts: number;
+  /** etcd mode: whether it is the rotation leader, and whether it reports itself degraded. */
+  leader: boolean | null;
+  degraded: boolean | null;
   totals: ServiceTotals;
 }
 
@@ -131,6 +154,11 @@ interface Tracked {
 }
 
 const SERIES_LIMIT = 3600;
+
+function flag(s: readonly Sample[], metric: string): boolean | null {
+  const sample = s.find((x) => x.name === metric);
+  return sample ? sample.value === 1 : null;
+}
 
 function hex(keyId: number): string {
   return keyId.toString(16).padStart(8, '0');
@@ -277,6 +305,8 @@ export class Monitor {
         primaryKeyId: primary ? hex(primary.value) : null,
         keys,
         restarts: node.restarts,
+        leader: flag(s, 'mesh_demo_fleet_leader'),
+        degraded: flag(s, 'mesh_demo_fleet_degraded'),
         totals: add(t.carried, totalsOf(s)),
       };
     });

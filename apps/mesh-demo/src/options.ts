@@ -40,6 +40,10 @@ export interface DemoOptions {
   downMs: number;
   /** Print the live summary line this often. */
   statusEveryMs: number;
+  /** Key store: the sealed file (default) or etcd with two-phase rotation by a `RotationCoordinator`. */
+  store: { kind: 'file' } | { kind: 'etcd'; endpoint: string | undefined; start: boolean };
+  /** With `--start-etcd`: freeze etcd (SIGSTOP) this long part-way. */
+  pauseEtcdMs: number | undefined;
 }
 
 /** A usage error: the message is one line for the user. */
@@ -69,7 +73,7 @@ function buildProgram(): Command {
   return new Command('mesh-demo')
     .description(
       'Services on 127.0.0.1 calling each other with every body encrypted by @mesh/encryption, while keys ' +
-        'rotate under the traffic.\nThe keyring is sealed in a file key store in the state folder; a live ' +
+        'rotate under the traffic.\nThe keyring is sealed in a file key store in the state folder (or on etcd); a live ' +
         "dashboard and every service's /metrics are served while it runs.\nExit 0 only if no request failed.",
     )
     .addOption(
@@ -119,6 +123,23 @@ function buildProgram(): Command {
         .default(4),
     )
     .addOption(
+      new Option(
+        '--etcd <url>',
+        'run the fleet on etcd at <url> (loopback only) with two-phase rotation by a RotationCoordinator',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--start-etcd',
+        'start a private etcd on free loopback ports for the run, stop it at the end',
+      ),
+    )
+    .addOption(
+      new Option('--pause-etcd [seconds]', 'with --start-etcd: freeze etcd part-way (default 3 s)').argParser(
+        numberIn(0.5, 60, false),
+      ),
+    )
+    .addOption(
       new Option('--status-every <ms>', 'live summary line interval')
         .argParser(numberIn(100, 60_000, true))
         .default(1000),
@@ -129,7 +150,8 @@ function buildProgram(): Command {
         '  pnpm demo                                  20 s, 3 services, dashboard on http://127.0.0.1:7700/\n' +
         '  pnpm demo --duration 60 --rate 400 --rotate-every 1000\n' +
         '  pnpm demo --kill-one payments --down 5     crash payments part-way, restart it\n' +
-        '  pnpm demo --port 0                         any free ports (printed at start)',
+        '  pnpm demo --port 0                         any free ports (printed at start)\n' +
+        '  pnpm demo --start-etcd --pause-etcd        the fleet on a private etcd, frozen for 3 s part-way',
     )
     .allowExcessArguments(false)
     .exitOverride()
@@ -169,6 +191,9 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
     killOne: string | true | undefined;
     down: number;
     statusEvery: number;
+    etcd: string | undefined;
+    startEtcd: boolean | undefined;
+    pauseEtcd: number | true | undefined;
   }>();
   const services = SERVICE_NAMES.slice(0, o.services);
   let killOne: string | undefined;
@@ -189,8 +214,40 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
   if (killOne !== undefined && o.down * 1000 > durationMs * 0.4) {
     throw new UsageError(`option '--down <seconds>' must be at most 40% of --duration for --kill-one`);
   }
+  if (o.etcd !== undefined && o.startEtcd) {
+    throw new UsageError(`options '--etcd <url>' and '--start-etcd' exclude each other`);
+  }
+  if (o.etcd !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(o.etcd);
+    } catch {
+      throw new UsageError(
+        `option '--etcd <url>' argument '${o.etcd}' is not a URL (e.g. http://127.0.0.1:2379)`,
+      );
+    }
+    if (url.protocol !== 'http:' || !['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname)) {
+      throw new UsageError(
+        `option '--etcd <url>' argument '${o.etcd}' must be http:// on 127.0.0.1, [::1] or localhost (the demo sends traffic nowhere else)`,
+      );
+    }
+  }
+  if (o.pauseEtcd !== undefined && !o.startEtcd) {
+    throw new UsageError(
+      `option '--pause-etcd' needs --start-etcd (the demo freezes only an etcd it started)`,
+    );
+  }
+  const pauseEtcdMs = o.pauseEtcd === undefined ? undefined : (o.pauseEtcd === true ? 3 : o.pauseEtcd) * 1000;
+  if (pauseEtcdMs !== undefined && pauseEtcdMs > durationMs * 0.4) {
+    throw new UsageError(`option '--pause-etcd [seconds]' must be at most 40% of --duration`);
+  }
   return {
     durationMs,
+    store:
+      o.etcd !== undefined || o.startEtcd
+        ? { kind: 'etcd', endpoint: o.etcd, start: o.startEtcd === true }
+        : { kind: 'file' },
+    pauseEtcdMs,
     services,
     rate: o.rate,
     concurrency: o.concurrency,

@@ -11,7 +11,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createEncryption, type Encryption } from '@mesh/encryption';
-import { FileKeyStore } from '@mesh/keys';
+import { FileKeyStore, type KeyStore } from '@mesh/keys';
+import { EtcdKeyStore, RotationCoordinator } from '@mesh/keystore-etcd';
 import { PrometheusCollector } from '@mesh/metrics';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { orderPayload } from './payload.js';
@@ -23,6 +24,8 @@ interface ServiceEnv {
   port: number;
   keyringPath: string;
   kekFile: string;
+  /** etcd endpoint and key prefix: the fleet on etcd with a RotationCoordinator, instead of the file. */
+  etcd: { endpoint: string; prefix: string } | undefined;
 }
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -35,9 +38,17 @@ function readEnv(): ServiceEnv {
     MESH_DEMO_PORT: port,
     MESH_DEMO_KEYRING: keyringPath,
     MESH_DEMO_KEK_FILE: kekFile,
+    MESH_DEMO_ETCD: etcd,
+    MESH_DEMO_ETCD_PREFIX: prefix,
   } = process.env;
   if (!name || !keyringPath || !kekFile) throw new Error('service.js is started by main.js (missing env)');
-  return { name, port: Number(port ?? 0), keyringPath, kekFile };
+  return {
+    name,
+    port: Number(port ?? 0),
+    keyringPath,
+    kekFile,
+    etcd: etcd ? { endpoint: etcd, prefix: prefix ?? 'mesh-demo/' } : undefined,
+  };
 }
 
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {
@@ -84,8 +95,58 @@ function primaryKeyId(enc: Encryption): number {
   return enc.keys.keys().find((k) => k.algorithm === 'aes-256-gcm' && k.state === 'primary')?.id ?? 0;
 }
 
+/** Resolves when the AES-256-GCM primary is no longer `before` (rejects after `timeoutMs`). */
+function untilPrimaryChanges(enc: Encryption, before: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (primaryKeyId(enc) === before) return;
+      done();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no new primary key within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      enc.keys.off('rotated', check);
+    };
+    enc.keys.on('rotated', check);
+    check();
+  });
+}
+
+/**
+ * Counts, per new primary key, whether this node held it as `staged` before it became primary: with
+ * two-phase rotation every node should, so no node ever meets a ciphertext under a key it lacks.
+ */
+function watchTwoPhase(enc: Encryption, promotions: Counter<'algorithm' | 'staged_first'>): void {
+  const staged = new Set<number>();
+  let primaries = new Map<string, number>();
+  const scan = () => {
+    const next = new Map<string, number>();
+    for (const k of enc.keys.keys()) {
+      if (k.state === 'staged') staged.add(k.id);
+      if (k.state === 'primary') next.set(k.algorithm, k.id);
+    }
+    for (const [algorithm, id] of next) {
+      const before = primaries.get(algorithm);
+      if (before !== undefined && before !== id) {
+        promotions.inc({ algorithm, staged_first: staged.has(id) ? 'yes' : 'no' });
+      }
+    }
+    primaries = next;
+  };
+  scan();
+  for (const event of ['staged', 'applied', 'rotated'] as const) enc.keys.on(event as 'applied', scan);
+}
+
 /** The demo's own metrics, registered beside the library's in the same prom-client registry. */
-function demoMetrics(registry: Registry, enc: () => Encryption | undefined) {
+function demoMetrics(
+  registry: Registry,
+  enc: () => Encryption | undefined,
+  coordinator: () => RotationCoordinator | undefined,
+) {
   const calls = new Counter({
     name: 'mesh_demo_calls_total',
     help: 'Calls this service made to a peer (request sealed here, reply opened here), by peer and result.',
@@ -137,7 +198,63 @@ function demoMetrics(registry: Registry, enc: () => Encryption | undefined) {
       for (const k of e.keys.keys()) this.inc({ algorithm: k.algorithm, state: k.state });
     },
   });
-  return { calls, callSeconds, served };
+  const promotions = new Counter({
+    name: 'mesh_demo_promotions_seen_total',
+    help: 'New primary keys this service took up, by whether it held the key staged first (two-phase rotation).',
+    labelNames: ['algorithm', 'staged_first'] as const,
+    registers: [registry],
+  });
+  // The rotation coordinator's own metrics (etcd mode), under the names its README documents.
+  const fleetGauges = new Map<string, Gauge>();
+  const fleetCounters = new Map<string, Counter>();
+  const fleet = (name: string, value: number, labels?: Readonly<Record<string, string>>) => {
+    if (name.endsWith('_total')) {
+      let c = fleetCounters.get(name);
+      if (!c) {
+        c = new Counter({
+          name,
+          help: `RotationCoordinator ${name}`,
+          labelNames: ['algorithm'],
+          registers: [registry],
+        });
+        fleetCounters.set(name, c);
+      }
+      c.inc(labels?.algorithm ? { algorithm: labels.algorithm } : {}, value);
+    } else {
+      let g = fleetGauges.get(name);
+      if (!g) {
+        g = new Gauge({ name, help: `RotationCoordinator ${name}`, registers: [registry] });
+        fleetGauges.set(name, g);
+      }
+      g.set(value);
+    }
+  };
+  new Gauge({
+    name: 'mesh_demo_fleet_leader',
+    help: 'Whether this service is the elected rotation leader (etcd mode): 1 or 0.',
+    registers: [registry],
+    collect() {
+      const c = coordinator();
+      if (c) this.set(c.isLeader ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'mesh_demo_fleet_degraded',
+    help: 'Whether this service reports itself degraded in the fleet (etcd mode): 1 or 0.',
+    registers: [registry],
+    collect() {
+      const c = coordinator();
+      if (c) this.set(c.health().state === 'degraded' ? 1 : 0);
+    },
+  });
+  const stageAck = new Histogram({
+    name: 'mesh_demo_stage_ack_seconds',
+    help: 'Promotions this service made as rotation leader: time from staging a key until every live node acked it.',
+    labelNames: ['algorithm'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  return { calls, callSeconds, served, promotions, fleet, stageAck };
 }
 
 async function main(): Promise<void> {
@@ -145,15 +262,38 @@ async function main(): Promise<void> {
   const registry = new Registry();
   registry.setDefaultLabels({ service: env.name });
   let encRef: Encryption | undefined;
-  const metrics = demoMetrics(registry, () => encRef);
+  let coordinatorRef: RotationCoordinator | undefined;
+  const metrics = demoMetrics(
+    registry,
+    () => encRef,
+    () => coordinatorRef,
+  );
+  const etcdStore = env.etcd
+    ? new EtcdKeyStore({ endpoints: env.etcd.endpoint, prefix: env.etcd.prefix, callTimeoutMs: 3_000 })
+    : undefined;
+  const keyStore: KeyStore = etcdStore ?? new FileKeyStore({ path: env.keyringPath });
   const enc: Encryption = await createEncryption({
     service: env.name,
-    keyStore: new FileKeyStore({ path: env.keyringPath }),
+    keyStore,
     kek: { file: env.kekFile },
     compression: { thresholdBytes: 512 },
     metrics: new PrometheusCollector({ registry }),
   });
   encRef = enc;
+  watchTwoPhase(enc, metrics.promotions);
+  // On etcd the fleet rotates in two phases: the elected leader stages a key, waits until every live node
+  // has acked it, then promotes it. This node's own rotation is switched off by the coordinator.
+  const coordinator = etcdStore
+    ? await RotationCoordinator.start({
+        keys: enc.keys,
+        store: etcdStore,
+        nodeId: env.name,
+        ttlSeconds: 5,
+        onMetric: (name, value, labels) => metrics.fleet(name, value, labels),
+      })
+    : undefined;
+  coordinator?.on('promoted', (e) => metrics.stageAck.observe({ algorithm: e.algorithm }, e.ackMs / 1000));
+  coordinatorRef = coordinator;
   let peers: Record<string, number> = {};
   let seq = 0;
 
@@ -199,7 +339,14 @@ async function main(): Promise<void> {
     }
     if (req.method === 'GET' && url.pathname === '/healthz') return reply(res, 200, 'ok');
     if (req.method === 'POST' && url.pathname === '/admin/rotate') {
-      await enc.rotate();
+      if (!coordinator) {
+        await enc.rotate();
+        return reply(res, 200, JSON.stringify({ keyId: primaryKeyId(enc) }), 'application/json');
+      }
+      // Ask the leader; answer once this node encrypts under the new key (staged, acked, promoted).
+      const before = primaryKeyId(enc);
+      await coordinator.requestRotation();
+      await untilPrimaryChanges(enc, before, 60_000);
       return reply(res, 200, JSON.stringify({ keyId: primaryKeyId(enc) }), 'application/json');
     }
     if (req.method === 'POST' && url.pathname === '/inbox') {
@@ -233,7 +380,12 @@ async function main(): Promise<void> {
     if (message.type === 'stop') {
       server.close();
       server.closeAllConnections();
-      void enc.close().then(() => process.exit(0));
+      void (async () => {
+        await coordinator?.close().catch(() => {});
+        await enc.close().catch(() => {});
+        await etcdStore?.close().catch(() => {});
+        process.exit(0);
+      })();
     }
   });
   const ready: ReadyMessage = { type: 'ready', name: env.name, port, primaryKeyId: primaryKeyId(enc) };

@@ -40,6 +40,15 @@ describe('mesh demo options', () => {
       /^mesh-demo: option '--kill-one \[service\]' names no running service: billing/,
     ],
     [['extra'], /^mesh-demo: too many arguments\. Expected 0 arguments but got 1\. \(see --help\)$/],
+    [['--pause-etcd'], /^mesh-demo: option '--pause-etcd' needs --start-etcd/],
+    [
+      ['--etcd', 'http://10.1.2.3:2379'],
+      /^mesh-demo: option '--etcd <url>' argument 'http:\/\/10\.1\.2\.3:2379' must be http:\/\/ on 127\.0\.0\.1/,
+    ],
+    [
+      ['--etcd', 'http://127.0.0.1:2379', '--start-etcd'],
+      /^mesh-demo: options '--etcd <url>' and '--start-etcd' exclude each other/,
+    ],
   ])('%j is one clear line on stderr and exit code 2', async (args, message) => {
     const run = await runDemo(args);
     expect(run.code).toBe(2);

@@ -68,7 +68,7 @@ function renderNodes(nodes) {
     card.dataset.restarts = String(n.restarts);
     card.dataset.keyVersion = n.keyVersion ?? '';
     card.innerHTML = `
-      <h3><span>${n.name}</span><span class="badge ${n.status}">${n.status}</span></h3>
+      <h3><span>${n.name}${n.leader ? ' <span class="badge leader">leader</span>' : ''}</span><span class="badge ${n.status}">${n.status}</span></h3>
       <dl>
         <dt>key version</dt><dd class="version">v${n.keyVersion ?? '?'}</dd>
         <dt>encrypts under key</dt><dd><code>${n.primaryKeyId ?? '–'}</code></dd>
@@ -78,6 +78,8 @@ function renderNodes(nodes) {
         <dt>requests answered</dt><dd>${n.totals.served}</dd>
         <dt>failures</dt><dd class="${n.totals.callsFailed + n.totals.cryptoFailures ? 'fail' : 'good'}">${n.totals.callsFailed + n.totals.cryptoFailures}</dd>
         <dt>restarts</dt><dd>${n.restarts}</dd>
+        ${n.degraded === null ? '' : `<dt>fleet (etcd)</dt><dd class="${n.degraded ? 'fail' : 'good'}">${n.degraded ? 'degraded' : 'healthy'}</dd>`}
+        ${n.leader === null ? '' : `<dt>new keys staged first</dt><dd>${n.totals.promotionsStagedFirst}</dd>`}
         <dt>/metrics</dt><dd><a href="http://127.0.0.1:${n.port}/metrics">:${n.port}</a></dd>
       </dl>`;
   }
