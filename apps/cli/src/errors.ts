@@ -24,7 +24,7 @@ export type FailureExit = typeof EXIT.DATA | typeof EXIT.USAGE;
 export type CliErrorCode =
   | 'ERR_USAGE'
   | 'ERR_FILE_NOT_FOUND'
-  | 'ERR_FILE_UNREADABLE'
+  | 'ERR_FILE_ACCESS'
   | 'ERR_FILE_EXISTS'
   | 'ERR_OUTPUT'
   | 'ERR_KEYRING_NOT_FOUND'
@@ -68,14 +68,14 @@ export function fileError(path: string, error: unknown, purpose: string): CliErr
     return new CliError('ERR_FILE_NOT_FOUND', `${purpose} ${path} does not exist`, EXIT.USAGE, { cause: error });
   }
   if (code === 'EACCES' || code === 'EPERM') {
-    return new CliError('ERR_FILE_UNREADABLE', `${purpose} ${path}: permission denied`, EXIT.USAGE, {
+    return new CliError('ERR_FILE_ACCESS', `${purpose} ${path}: permission denied`, EXIT.USAGE, {
       cause: error,
     });
   }
   if (code === 'EISDIR') {
-    return new CliError('ERR_FILE_UNREADABLE', `${purpose} ${path} is a directory`, EXIT.USAGE, { cause: error });
+    return new CliError('ERR_FILE_ACCESS', `${purpose} ${path} is a directory`, EXIT.USAGE, { cause: error });
   }
-  return new CliError('ERR_FILE_UNREADABLE', `${purpose} ${path}: ${code ?? 'cannot be read'}`, EXIT.USAGE, {
+  return new CliError('ERR_FILE_ACCESS', `${purpose} ${path}: ${code ?? 'cannot be read'}`, EXIT.USAGE, {
     cause: error,
   });
 }

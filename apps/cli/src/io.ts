@@ -163,7 +163,12 @@ export async function openOutput(path: string | undefined, options: OutputOption
     throw fileError(path, error, purpose);
   }
   pending.add(temp);
-  const writable = handle.createWriteStream({ autoClose: false, highWaterMark: 256 * 1024 });
+  // flush: fsync before the stream closes the file, so the rename below never publishes unwritten data.
+  const writable = handle.createWriteStream({ flush: true, highWaterMark: 256 * 1024 });
+  const closed = new Promise<void>((resolve) => {
+    if (writable.closed) resolve();
+    else writable.once('close', () => resolve());
+  });
   let settled = false;
   return {
     writable,
@@ -171,8 +176,8 @@ export async function openOutput(path: string | undefined, options: OutputOption
       if (settled) return;
       settled = true;
       try {
-        await handle.sync();
-        await handle.close();
+        await closed;
+        if (writable.errored) throw writable.errored;
         if (options.noOverwrite) {
           // link(2) fails if the name exists: no window in which another file could be replaced.
           await link(temp, path);
@@ -194,7 +199,7 @@ export async function openOutput(path: string | undefined, options: OutputOption
       if (settled) return;
       settled = true;
       writable.destroy();
-      await handle.close().catch(() => undefined);
+      await closed;
       await unlink(temp).catch(() => undefined);
       pending.delete(temp);
     },

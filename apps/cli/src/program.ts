@@ -7,17 +7,31 @@
 import { readFileSync } from 'node:fs';
 import { MAX_PBKDF2_ITERATIONS, MAX_PBKDF2_LENGTH } from '@mesh/crypto-core';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { decryptCommand, encryptCommand, inspectCommand, rewrapCommand } from './commands/data.js';
-import { deriveCommand } from './commands/derive.js';
-import { fernetDecrypt, fernetEncrypt, fernetKeygen } from './commands/fernet.js';
-import { keyringInit, keyringList, keyringRotate, keyringStatus } from './commands/keyring.js';
-import { rsaDecrypt, rsaEncrypt, rsaKeygen } from './commands/rsa.js';
 import { usage } from './errors.js';
 
 /** The CLI's version: the `version` of apps/cli/package.json. */
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
+
+// Command modules are loaded when their command runs: `--help`, `fernet` or `derive` do not pay for loading
+// the whole facade (prom-client, zlib engines), which is most of a short command's start-up time.
+const data = () => import('./commands/data.js');
+const keyringCommands = () => import('./commands/keyring.js');
+const fernetCommands = () => import('./commands/fernet.js');
+const rsaCommands = () => import('./commands/rsa.js');
+const deriveCommands = () => import('./commands/derive.js');
+
+/** An action that loads `load()` and calls its export `name` with the parsed options. */
+function lazy<M extends Record<string, unknown>>(
+  load: () => Promise<M>,
+  name: keyof M & string,
+): (options: unknown) => Promise<void> {
+  return async (options) => {
+    const action = (await load())[name] as (o: unknown) => Promise<void>;
+    await action(options);
+  };
+}
 
 /** A commander parser for an integer option in `[min, max]`. */
 function integer(name: string, min: number, max: number): (value: string) => number {
@@ -86,17 +100,17 @@ export function buildProgram(): Command {
   asGroup(keyring, 'meshcrypt keyring');
   addKeyring(keyring.command('init').description('create a keyring with one primary key per algorithm'))
     .option('--json', 'print JSON')
-    .action(keyringInit);
+    .action(lazy(keyringCommands, 'keyringInit'));
   addKeyring(keyring.command('rotate').description('make a new primary key (all algorithms unless one is named)'))
     .addOption(new Option('--algorithm <ALG>', 'rotate only this algorithm').choices(['aes-256-gcm', 'fernet']))
     .option('--json', 'print JSON')
-    .action(keyringRotate);
+    .action(lazy(keyringCommands, 'keyringRotate'));
   addKeyring(keyring.command('list').description('list keys: id, algorithm, state, age, uses (never material)'))
     .option('--json', 'print JSON')
-    .action(keyringList);
+    .action(lazy(keyringCommands, 'keyringList'));
   addKeyring(keyring.command('status').description('the store, version, KEK kind, primaries, keys per state'))
     .option('--json', 'print JSON')
-    .action(keyringStatus);
+    .action(lazy(keyringCommands, 'keyringStatus'));
 
   // ---- data ---------------------------------------------------------------------------------------------
   addIo(
@@ -110,13 +124,13 @@ export function buildProgram(): Command {
     .option('--envelope', `one in-memory envelope (0x01) instead of a stream (input up to 16 MiB)`)
     .option('--text', 'an envelope as base64url text (implies --envelope)')
     .option('--no-progress', 'no progress bar, even on a terminal')
-    .action(encryptCommand);
+    .action(lazy(data, 'encryptCommand'));
   addIo(addKeyring(program.command('decrypt').description('decrypt a stream, envelope or Fernet token')))
     .option('--context <TEXT>', 'the context it was encrypted with')
     .option('--text', 'the input must be base64url text')
     .option('--ttl <SECONDS>', 'Fernet tokens: maximum age', TTL)
     .option('--no-progress', 'no progress bar, even on a terminal')
-    .action(decryptCommand);
+    .action(lazy(data, 'decryptCommand'));
   addIo(
     addKeyring(
       program.command('rewrap').description('re-encrypt under the current primary key, same form (no plaintext out)'),
@@ -124,13 +138,13 @@ export function buildProgram(): Command {
   )
     .option('--context <TEXT>', 'the context it was encrypted with (kept)')
     .option('--no-progress', 'no progress bar, even on a terminal')
-    .action(rewrapCommand);
+    .action(lazy(data, 'rewrapCommand'));
   program
     .command('inspect')
     .description('describe a ciphertext without a key: format, algorithm, key id, compressed, Fernet time')
     .option('--in <FILE>', 'read from FILE (default: stdin)')
     .option('--json', 'print JSON')
-    .action(inspectCommand);
+    .action(lazy(data, 'inspectCommand'));
 
   // ---- fernet -------------------------------------------------------------------------------------------
   const fernet = program.command('fernet').description('Fernet tokens, as Python cryptography reads and writes');
@@ -139,17 +153,17 @@ export function buildProgram(): Command {
     .command('keygen')
     .description('print a new Fernet key (URL-safe base64 of 32 random bytes)')
     .option('--out <FILE>', 'write to FILE (mode 0600) instead of stdout')
-    .action(fernetKeygen);
+    .action(lazy(fernetCommands, 'fernetKeygen'));
   const fernetKey = (command: Command): Command =>
     addIo(
       command
         .option('--key <KEY>', 'the Fernet key itself (visible to ps: prefer --key-env)')
         .option('--key-env <VAR>', 'the Fernet key in this environment variable'),
     );
-  fernetKey(fernet.command('encrypt').description('encrypt to one Fernet token (one line)')).action(fernetEncrypt);
+  fernetKey(fernet.command('encrypt').description('encrypt to one Fernet token (one line)')).action(lazy(fernetCommands, 'fernetEncrypt'));
   fernetKey(fernet.command('decrypt').description('decrypt one Fernet token'))
     .option('--ttl <SECONDS>', 'refuse tokens older than this (ERR_TOKEN_EXPIRED)', TTL)
-    .action(fernetDecrypt);
+    .action(lazy(fernetCommands, 'fernetDecrypt'));
 
   // ---- derive -------------------------------------------------------------------------------------------
   program
@@ -160,7 +174,7 @@ export function buildProgram(): Command {
     .requiredOption('--iterations <N>', 'iteration count', integer('--iterations', 1, MAX_PBKDF2_ITERATIONS))
     .option('--length <BYTES>', 'key length in bytes', integer('--length', 1, MAX_PBKDF2_LENGTH), 32)
     .option('--json', 'print JSON with the parameters')
-    .action(deriveCommand);
+    .action(lazy(deriveCommands, 'deriveCommand'));
 
   // ---- rsa ----------------------------------------------------------------------------------------------
   const rsa = program.command('rsa').description('RSA key files, RSA-OAEP-SHA256 and hybrid encryption');
@@ -172,14 +186,14 @@ export function buildProgram(): Command {
     .requiredOption('--out <PRIVATE.pem>', 'private key file (never overwritten)')
     .requiredOption('--pub <PUBLIC.pem>', 'public key file (never overwritten)')
     .option('--passphrase-env <VAR>', 'encrypt the private key under the passphrase in this variable')
-    .action(rsaKeygen);
+    .action(lazy(rsaCommands, 'rsaKeygen'));
   addIo(
     rsa
       .command('encrypt')
       .description('encrypt for a public key: RSA-OAEP-SHA256 when it fits, hybrid with AES-256-GCM otherwise')
       .requiredOption('--pub <PUBLIC.pem>', 'the public key')
       .option('--context <TEXT>', 'bind this context (authenticated)'),
-  ).action(rsaEncrypt);
+  ).action(lazy(rsaCommands, 'rsaEncrypt'));
   addIo(
     rsa
       .command('decrypt')
@@ -187,7 +201,7 @@ export function buildProgram(): Command {
       .requiredOption('--key <PRIVATE.pem>', 'the private key')
       .option('--passphrase-env <VAR>', "the private key's passphrase in this variable")
       .option('--context <TEXT>', 'the context it was encrypted with'),
-  ).action(rsaDecrypt);
+  ).action(lazy(rsaCommands, 'rsaDecrypt'));
 
   return program;
 }
