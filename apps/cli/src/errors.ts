@@ -39,7 +39,12 @@ export class CliError extends Error {
   readonly code: CliErrorCode | MeshErrorCode;
   readonly exitCode: FailureExit;
 
-  constructor(code: CliErrorCode | MeshErrorCode, message: string, exitCode: FailureExit, options?: { cause?: unknown }) {
+  constructor(
+    code: CliErrorCode | MeshErrorCode,
+    message: string,
+    exitCode: FailureExit,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.code = code;
     this.exitCode = exitCode;
@@ -65,7 +70,9 @@ const USAGE_LIBRARY_CODES = new Set(['ERR_CONFIG_INVALID']);
 export function fileError(path: string, error: unknown, purpose: string): CliError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new CliError('ERR_FILE_NOT_FOUND', `${purpose} ${path} does not exist`, EXIT.USAGE, { cause: error });
+    return new CliError('ERR_FILE_NOT_FOUND', `${purpose} ${path} does not exist`, EXIT.USAGE, {
+      cause: error,
+    });
   }
   if (code === 'EACCES' || code === 'EPERM') {
     return new CliError('ERR_FILE_ACCESS', `${purpose} ${path}: permission denied`, EXIT.USAGE, {

@@ -190,7 +190,11 @@ export async function openOutput(path: string | undefined, options: OutputOption
         await unlink(temp).catch(() => undefined);
         pending.delete(temp);
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new CliError('ERR_FILE_EXISTS', `${purpose} ${path} exists; it is never overwritten`, EXIT.USAGE);
+          throw new CliError(
+            'ERR_FILE_EXISTS',
+            `${purpose} ${path} exists; it is never overwritten`,
+            EXIT.USAGE,
+          );
         }
         throw new CliError('ERR_OUTPUT', `cannot write ${purpose} ${path}`, EXIT.DATA, { cause: error });
       }
@@ -247,7 +251,11 @@ export async function writeOutput(
 }
 
 /** Checks a file named as an input can be opened for reading, mapping errno to CLI codes. */
-export async function readFileArgument(path: string, purpose: string, max = 1024 * 1024): Promise<Uint8Array> {
+export async function readFileArgument(
+  path: string,
+  purpose: string,
+  max = 1024 * 1024,
+): Promise<Uint8Array> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, 'r');

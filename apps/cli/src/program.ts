@@ -50,7 +50,10 @@ function addKek(command: Command): Command {
     .addOption(new Option('--kek-env <VAR>', 'KEK (32 bytes, hex or base64) in this environment variable'))
     .addOption(new Option('--kek-file <FILE>', 'KEK (32 bytes, hex or base64) in this file'))
     .addOption(
-      new Option('--passphrase-stdin', 'derive the KEK from a passphrase read from stdin (PBKDF2, 600,000 iterations)'),
+      new Option(
+        '--passphrase-stdin',
+        'derive the KEK from a passphrase read from stdin (PBKDF2, 600,000 iterations)',
+      ),
     );
 }
 
@@ -101,11 +104,17 @@ export function buildProgram(): Command {
   addKeyring(keyring.command('init').description('create a keyring with one primary key per algorithm'))
     .option('--json', 'print JSON')
     .action(lazy(keyringCommands, 'keyringInit'));
-  addKeyring(keyring.command('rotate').description('make a new primary key (all algorithms unless one is named)'))
-    .addOption(new Option('--algorithm <ALG>', 'rotate only this algorithm').choices(['aes-256-gcm', 'fernet']))
+  addKeyring(
+    keyring.command('rotate').description('make a new primary key (all algorithms unless one is named)'),
+  )
+    .addOption(
+      new Option('--algorithm <ALG>', 'rotate only this algorithm').choices(['aes-256-gcm', 'fernet']),
+    )
     .option('--json', 'print JSON')
     .action(lazy(keyringCommands, 'keyringRotate'));
-  addKeyring(keyring.command('list').description('list keys: id, algorithm, state, age, uses (never material)'))
+  addKeyring(
+    keyring.command('list').description('list keys: id, algorithm, state, age, uses (never material)'),
+  )
     .option('--json', 'print JSON')
     .action(lazy(keyringCommands, 'keyringList'));
   addKeyring(keyring.command('status').description('the store, version, KEK kind, primaries, keys per state'))
@@ -133,7 +142,9 @@ export function buildProgram(): Command {
     .action(lazy(data, 'decryptCommand'));
   addIo(
     addKeyring(
-      program.command('rewrap').description('re-encrypt under the current primary key, same form (no plaintext out)'),
+      program
+        .command('rewrap')
+        .description('re-encrypt under the current primary key, same form (no plaintext out)'),
     ),
   )
     .option('--context <TEXT>', 'the context it was encrypted with (kept)')
@@ -147,7 +158,9 @@ export function buildProgram(): Command {
     .action(lazy(data, 'inspectCommand'));
 
   // ---- fernet -------------------------------------------------------------------------------------------
-  const fernet = program.command('fernet').description('Fernet tokens, as Python cryptography reads and writes');
+  const fernet = program
+    .command('fernet')
+    .description('Fernet tokens, as Python cryptography reads and writes');
   asGroup(fernet, 'meshcrypt fernet');
   fernet
     .command('keygen')
@@ -160,7 +173,9 @@ export function buildProgram(): Command {
         .option('--key <KEY>', 'the Fernet key itself (visible to ps: prefer --key-env)')
         .option('--key-env <VAR>', 'the Fernet key in this environment variable'),
     );
-  fernetKey(fernet.command('encrypt').description('encrypt to one Fernet token (one line)')).action(lazy(fernetCommands, 'fernetEncrypt'));
+  fernetKey(fernet.command('encrypt').description('encrypt to one Fernet token (one line)')).action(
+    lazy(fernetCommands, 'fernetEncrypt'),
+  );
   fernetKey(fernet.command('decrypt').description('decrypt one Fernet token'))
     .option('--ttl <SECONDS>', 'refuse tokens older than this (ERR_TOKEN_EXPIRED)', TTL)
     .action(lazy(fernetCommands, 'fernetDecrypt'));
@@ -190,7 +205,9 @@ export function buildProgram(): Command {
   addIo(
     rsa
       .command('encrypt')
-      .description('encrypt for a public key: RSA-OAEP-SHA256 when it fits, hybrid with AES-256-GCM otherwise')
+      .description(
+        'encrypt for a public key: RSA-OAEP-SHA256 when it fits, hybrid with AES-256-GCM otherwise',
+      )
       .requiredOption('--pub <PUBLIC.pem>', 'the public key')
       .option('--context <TEXT>', 'bind this context (authenticated)'),
   ).action(lazy(rsaCommands, 'rsaEncrypt'));

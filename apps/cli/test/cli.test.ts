@@ -3,13 +3,30 @@
  * 0/1/2 with one-line errors, atomic outputs (nothing left behind by a failure), missing and unreadable files.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { Fernet } from '@mesh/crypto-core';
 import { createEncryption } from '@mesh/encryption';
 import { FileKeyStore } from '@mesh/keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP, BIN, expectFailure, expectSuccess, meshcrypt, randomKek, runCommand, tempDir } from './helpers.js';
+import {
+  APP,
+  BIN,
+  expectFailure,
+  expectSuccess,
+  meshcrypt,
+  randomKek,
+  runCommand,
+  tempDir,
+} from './helpers.js';
 
 const tmp = tempDir();
 afterAll(tmp.cleanup);
@@ -94,7 +111,11 @@ describe.concurrent('usage errors exit 2 with one line', () => {
     ['no KEK', ['encrypt', '--keyring', 'k.json'], 'ERR_USAGE'],
     ['two KEK sources', ['keyring', 'list', ...K, '--kek-file', 'kek.txt'], 'ERR_USAGE'],
     // An unset KEK variable is the library's ERR_CONFIG_INVALID, still a usage error (exit 2).
-    ['KEK variable not set', ['keyring', 'list', ...K.slice(0, 2), '--kek-env', 'NO_SUCH_VAR'], 'ERR_CONFIG_INVALID'],
+    [
+      'KEK variable not set',
+      ['keyring', 'list', ...K.slice(0, 2), '--kek-env', 'NO_SUCH_VAR'],
+      'ERR_CONFIG_INVALID',
+    ],
     ['bad algorithm', ['keyring', 'rotate', ...K, '--algorithm', 'des'], 'ERR_USAGE'],
     ['passphrase-stdin without --in', ['encrypt', '--keyring', 'k.json', '--passphrase-stdin'], 'ERR_USAGE'],
     ['bad ttl', ['fernet', 'decrypt', '--key-env', 'FK', '--ttl', '-1'], 'ERR_USAGE'],
@@ -104,11 +125,23 @@ describe.concurrent('usage errors exit 2 with one line', () => {
     ['derive without --password-stdin', ['derive', '--salt', '00', '--iterations', '1'], 'ERR_USAGE'],
     ['derive bad salt', ['derive', '--password-stdin', '--salt', 'xyz', '--iterations', '1'], 'ERR_USAGE'],
     ['derive odd salt', ['derive', '--password-stdin', '--salt', 'abc', '--iterations', '1'], 'ERR_USAGE'],
-    ['derive zero iterations', ['derive', '--password-stdin', '--salt', '00', '--iterations', '0'], 'ERR_USAGE'],
-    ['derive bad length', ['derive', '--password-stdin', '--salt', '00', '--iterations', '1', '--length', 'x'], 'ERR_USAGE'],
+    [
+      'derive zero iterations',
+      ['derive', '--password-stdin', '--salt', '00', '--iterations', '0'],
+      'ERR_USAGE',
+    ],
+    [
+      'derive bad length',
+      ['derive', '--password-stdin', '--salt', '00', '--iterations', '1', '--length', 'x'],
+      'ERR_USAGE',
+    ],
     ['rsa bad bits', ['rsa', 'keygen', '--bits', '1024', '--out', 'a.pem', '--pub', 'b.pem'], 'ERR_USAGE'],
     ['rsa keygen without --pub', ['rsa', 'keygen', '--out', 'a.pem'], 'ERR_USAGE'],
-    ['rsa passphrase variable not set', ['rsa', 'keygen', '--out', 'a.pem', '--pub', 'b.pem', '--passphrase-env', 'NO_SUCH_VAR'], 'ERR_USAGE'],
+    [
+      'rsa passphrase variable not set',
+      ['rsa', 'keygen', '--out', 'a.pem', '--pub', 'b.pem', '--passphrase-env', 'NO_SUCH_VAR'],
+      'ERR_USAGE',
+    ],
   ];
   it.each(cases)('%s', async (_name, args, code) => {
     const r = await run(args, 'x');
@@ -154,7 +187,10 @@ describe('keyring', () => {
     const before = await primaryIds();
     const r = await run(['keyring', 'rotate', ...K, '--json']);
     expectSuccess(r);
-    const rotated = JSON.parse(r.out) as { version: number; rotated: Array<{ algorithm: string; id: number; previousId: number }> };
+    const rotated = JSON.parse(r.out) as {
+      version: number;
+      rotated: Array<{ algorithm: string; id: number; previousId: number }>;
+    };
     expect(rotated.rotated.map((x) => x.algorithm).sort()).toEqual(['aes-256-gcm', 'fernet']);
     for (const x of rotated.rotated) expect(x.previousId).toBe(before[x.algorithm]);
     const after = await primaryIds();
@@ -179,7 +215,13 @@ describe('keyring', () => {
     const r = await run(['keyring', 'status', ...K, '--json']);
     expectSuccess(r);
     const s = JSON.parse(r.out);
-    expect(s).toMatchObject({ store: 'file', path: keyring, keyring: 'default', kek: { type: 'raw' }, backup: true });
+    expect(s).toMatchObject({
+      store: 'file',
+      path: keyring,
+      keyring: 'default',
+      kek: { type: 'raw' },
+      backup: true,
+    });
     expect(s.version).toBeGreaterThan(1);
     expect(s.states.primary).toBe(2);
     expect(s.states['decrypt-only']).toBeGreaterThanOrEqual(2);
@@ -207,14 +249,21 @@ describe('keyring', () => {
     const damaged = file('damaged.json');
     writeFileSync(damaged, '{"format":"mesh-keystore-file/v1","garbage":');
     writeFileSync(`${damaged}.bak`, 'not json either');
-    expectFailure(await run(['keyring', 'list', '--keyring', damaged, '--kek-env', 'MESH_KEK']), 1, 'ERR_KEYSTORE_CORRUPT');
+    expectFailure(
+      await run(['keyring', 'list', '--keyring', damaged, '--kek-env', 'MESH_KEK']),
+      1,
+      'ERR_KEYSTORE_CORRUPT',
+    );
   });
 
   it('a passphrase KEK comes from stdin, and the status names it', async () => {
     const vault = file('vault.json');
     const init = await run(['keyring', 'init', '--keyring', vault, '--passphrase-stdin'], 'correct horse\n');
     expectSuccess(init);
-    const s = await run(['keyring', 'status', '--keyring', vault, '--passphrase-stdin', '--json'], 'correct horse\n');
+    const s = await run(
+      ['keyring', 'status', '--keyring', vault, '--passphrase-stdin', '--json'],
+      'correct horse\n',
+    );
     expectSuccess(s);
     expect(JSON.parse(s.out).kek).toEqual({ type: 'passphrase', iterations: 600_000 });
     const wrong = await run(['keyring', 'list', '--keyring', vault, '--passphrase-stdin'], 'wrong horse\n');
@@ -271,14 +320,23 @@ describe('encrypt and decrypt', () => {
       expect(dec.out).toBe('db-password');
     }
     // --text refuses bytes.
-    expectFailure(await run(['decrypt', ...K, '--context', 'c', '--text'], env1.stdout), 1, 'ERR_TOKEN_MALFORMED');
+    expectFailure(
+      await run(['decrypt', ...K, '--context', 'c', '--text'], env1.stdout),
+      1,
+      'ERR_TOKEN_MALFORMED',
+    );
   });
 
   it('the library reads what the CLI writes (and the other way round)', async () => {
-    const enc = await createEncryption({ keyStore: new FileKeyStore({ path: keyring }), kek: { key: kekBytes } });
+    const enc = await createEncryption({
+      keyStore: new FileKeyStore({ path: keyring }),
+      kek: { key: kekBytes },
+    });
     try {
       const text = await run(['encrypt', ...K, '--text', '--context', 'orders->payments'], 'from the cli');
-      expect(await enc.decryptToString(text.out.trim(), { context: 'orders->payments' })).toBe('from the cli');
+      expect(await enc.decryptToString(text.out.trim(), { context: 'orders->payments' })).toBe(
+        'from the cli',
+      );
       const sealed = await enc.encrypt('from a service', { context: 'svc' });
       const r = await run(['decrypt', ...K, '--context', 'svc'], sealed);
       expectSuccess(r);
@@ -291,8 +349,22 @@ describe('encrypt and decrypt', () => {
   it('a wrong context, a wrong key or a flipped byte exits 1 and leaves no output file', async () => {
     const big = Buffer.alloc(200_000, 0x61);
     writeFileSync(file('big.txt'), big);
-    expectSuccess(await run(['encrypt', ...K, '--context', 'a', '--in', file('big.txt'), '--out', file('big.enc')]));
-    expectSuccess(await run(['encrypt', ...K, '--envelope', '--context', 'a', '--in', file('plain.json'), '--out', file('small.env')]));
+    expectSuccess(
+      await run(['encrypt', ...K, '--context', 'a', '--in', file('big.txt'), '--out', file('big.enc')]),
+    );
+    expectSuccess(
+      await run([
+        'encrypt',
+        ...K,
+        '--envelope',
+        '--context',
+        'a',
+        '--in',
+        file('plain.json'),
+        '--out',
+        file('small.env'),
+      ]),
+    );
     const otherKeyring = file('other.json');
     expectSuccess(await run(['keyring', 'init', '--keyring', otherKeyring, '--kek-env', 'OTHER_KEK']));
     const otherK = ['--keyring', otherKeyring, '--kek-env', 'OTHER_KEK'];
@@ -336,9 +408,20 @@ describe('encrypt and decrypt', () => {
 
   it('foreign input exits 1 with the format error', async () => {
     expectFailure(await run(['decrypt', ...K], 'hello, not a ciphertext'), 1, 'ERR_TOKEN_MALFORMED');
-    expectFailure(await run(['decrypt', ...K], Buffer.from([0x01, 0x09, 0, 0, 0, 0, 1, 2, 3])), 1, 'ERR_UNSUPPORTED_ALGORITHM');
+    expectFailure(
+      await run(['decrypt', ...K], Buffer.from([0x01, 0x09, 0, 0, 0, 0, 1, 2, 3])),
+      1,
+      'ERR_UNSUPPORTED_ALGORITHM',
+    );
     expectFailure(await run(['decrypt', ...K], ''), 1, 'ERR_TOKEN_MALFORMED');
-    expectFailure(await run(['decrypt', ...K], Buffer.from([0x01, 0x03, 0x00, 0x01])), 1, 'ERR_DECRYPTION_FAILED');
+    const rsa = await run(['decrypt', ...K], Buffer.from([0x01, 0x04, 0, 1, 2, 3, 4, 9, 9, 9]));
+    expectFailure(rsa, 1, 'ERR_UNSUPPORTED_ALGORITHM');
+    expect(rsa.stderr).toContain('meshcrypt rsa decrypt');
+    expectFailure(
+      await run(['decrypt', ...K], Buffer.from([0x01, 0x03, 0x00, 0x01])),
+      1,
+      'ERR_DECRYPTION_FAILED',
+    );
   });
 
   it('in-memory commands refuse more than 16 MiB (exit 1), streams do not', async () => {
@@ -356,7 +439,11 @@ describe('files named on the command line', () => {
     expectFailure(await run(['encrypt', ...K, '--in', file('no-such-file')]), 2, 'ERR_FILE_NOT_FOUND');
     expectFailure(await run(['inspect', '--in', file('no-such-file')]), 2, 'ERR_FILE_NOT_FOUND');
     expectFailure(await run(['decrypt', ...K, '--in', dir]), 2, 'ERR_FILE_ACCESS');
-    expectFailure(await run(['encrypt', ...K, '--out', file('no-dir/out.enc')], 'x'), 2, 'ERR_FILE_NOT_FOUND');
+    expectFailure(
+      await run(['encrypt', ...K, '--out', file('no-dir/out.enc')], 'x'),
+      2,
+      'ERR_FILE_NOT_FOUND',
+    );
     expectFailure(await run(['rsa', 'encrypt', '--pub', file('no-such.pem')], 'x'), 2, 'ERR_FILE_NOT_FOUND');
     expectFailure(await run(['rsa', 'decrypt', '--key', file('no-such.pem')], 'x'), 2, 'ERR_FILE_NOT_FOUND');
   });
@@ -375,7 +462,10 @@ describe('files named on the command line', () => {
     const r1 = await meshcrypt(['inspect', '--in', secret], { ...as, cwd: locked });
     expectFailure(r1, 2, 'ERR_FILE_ACCESS');
     expect(r1.stderr).toContain('permission denied');
-    const r2 = await meshcrypt(['fernet', 'keygen', '--out', join(readOnlyDir, 'key')], { ...as, cwd: locked });
+    const r2 = await meshcrypt(['fernet', 'keygen', '--out', join(readOnlyDir, 'key')], {
+      ...as,
+      cwd: locked,
+    });
     expectFailure(r2, 2, 'ERR_FILE_ACCESS');
     expect(readdirSync(readOnlyDir)).toEqual([]);
   });
@@ -388,7 +478,10 @@ describe('rewrap', () => {
       run(['encrypt', ...K, '--envelope', '--context', 'r'], 'envelope payload'),
       run(['encrypt', ...K, '--text', '--context', 'r'], 'text payload'),
     ]);
-    const enc = await createEncryption({ keyStore: new FileKeyStore({ path: keyring }), kek: { key: kekBytes } });
+    const enc = await createEncryption({
+      keyStore: new FileKeyStore({ path: keyring }),
+      kek: { key: kekBytes },
+    });
     const token = await enc.fernet.encrypt('fernet payload');
     await enc.close();
     const tokenInfo = await inspectJson(token);
@@ -406,7 +499,11 @@ describe('rewrap', () => {
         const r = await run(['rewrap', ...K, '--context', 'r'], sealed);
         expectSuccess(r);
         const after = await inspectJson(r.stdout);
-        expect(after).toMatchObject({ algorithm: before.algorithm, keyId: primary['aes-256-gcm'], encoding: form });
+        expect(after).toMatchObject({
+          algorithm: before.algorithm,
+          keyId: primary['aes-256-gcm'],
+          encoding: form,
+        });
         expect(before.keyId).not.toBe(after.keyId);
         const opened = await run(['decrypt', ...K, '--context', 'r'], r.stdout);
         expectSuccess(opened);
@@ -416,7 +513,10 @@ describe('rewrap', () => {
     );
     const rewrapped = await run(['rewrap', ...K], token);
     expectSuccess(rewrapped);
-    expect(await inspectJson(rewrapped.out)).toMatchObject({ format: 'fernet', timestamp: tokenInfo.timestamp });
+    expect(await inspectJson(rewrapped.out)).toMatchObject({
+      format: 'fernet',
+      timestamp: tokenInfo.timestamp,
+    });
     expect(rewrapped.out.trim()).not.toBe(token);
     const opened = await run(['decrypt', ...K, '--ttl', '3600'], rewrapped.out);
     expectSuccess(opened);
@@ -429,9 +529,16 @@ describe('rewrap', () => {
     damaged[damaged.length - 5]! ^= 1;
     writeFileSync(file('rewrap-damaged.enc'), damaged);
     writeFileSync(file('rewrap-good.enc'), sealed.stdout);
-    for (const [input, context] of [['rewrap-damaged.enc', 'r'], ['rewrap-good.enc', 'x']] as const) {
+    for (const [input, context] of [
+      ['rewrap-damaged.enc', 'r'],
+      ['rewrap-good.enc', 'x'],
+    ] as const) {
       const out = file(`${input}.rewrapped`);
-      expectFailure(await run(['rewrap', ...K, '--context', context, '--in', file(input), '--out', out]), 1, 'ERR_DECRYPTION_FAILED');
+      expectFailure(
+        await run(['rewrap', ...K, '--context', context, '--in', file(input), '--out', out]),
+        1,
+        'ERR_DECRYPTION_FAILED',
+      );
       expect(existsSync(out)).toBe(false);
     }
     expect(leftovers()).toEqual([]);
@@ -453,13 +560,38 @@ describe('inspect', () => {
     ]);
     const fernet = new Fernet(Fernet.generateKey()).encrypt('x', { now: 1_700_000_000 });
     const aes = (await primaryIds())['aes-256-gcm'];
-    expect(await inspectJson(stream.stdout)).toEqual({ format: 'envelope-v1', algorithm: 'stream-aes-256-gcm', keyId: aes, compressed: false, encoding: 'bytes' });
-    expect(await inspectJson(envelope.stdout)).toEqual({ format: 'envelope-v1', algorithm: 'aes-256-gcm', keyId: aes, compressed: false, encoding: 'bytes' });
-    expect(await inspectJson(text.stdout)).toMatchObject({ algorithm: 'aes-256-gcm', keyId: aes, encoding: 'text' });
+    expect(await inspectJson(stream.stdout)).toEqual({
+      format: 'envelope-v1',
+      algorithm: 'stream-aes-256-gcm',
+      keyId: aes,
+      compressed: false,
+      encoding: 'bytes',
+    });
+    expect(await inspectJson(envelope.stdout)).toEqual({
+      format: 'envelope-v1',
+      algorithm: 'aes-256-gcm',
+      keyId: aes,
+      compressed: false,
+      encoding: 'bytes',
+    });
+    expect(await inspectJson(text.stdout)).toMatchObject({
+      algorithm: 'aes-256-gcm',
+      keyId: aes,
+      encoding: 'text',
+    });
     const rsaId = (await inspectJson(direct.stdout)).keyId;
     expect(await inspectJson(direct.stdout)).toMatchObject({ algorithm: 'rsa-oaep-sha256' });
-    expect(await inspectJson(hybrid.stdout)).toMatchObject({ algorithm: 'hybrid-rsa-oaep-aes-256-gcm', keyId: rsaId });
-    expect(await inspectJson(`${fernet}\n`)).toEqual({ format: 'fernet', algorithm: 'fernet', compressed: false, timestamp: 1_700_000_000, encoding: 'text' });
+    expect(await inspectJson(hybrid.stdout)).toMatchObject({
+      algorithm: 'hybrid-rsa-oaep-aes-256-gcm',
+      keyId: rsaId,
+    });
+    expect(await inspectJson(`${fernet}\n`)).toEqual({
+      format: 'fernet',
+      algorithm: 'fernet',
+      compressed: false,
+      timestamp: 1_700_000_000,
+      encoding: 'text',
+    });
     const human = await run(['inspect'], fernet);
     expectSuccess(human);
     expect(human.out).toMatch(/^timestamp\s+1700000000 \(2023-11-14T22:13:20\.000Z\)$/m);
@@ -479,7 +611,10 @@ describe('fernet', () => {
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}=$/);
     expect(Buffer.from(key, 'base64url').length).toBe(32);
     const fenv = { ...env, FK: key, FK2: new Fernet(Fernet.generateKey()).toString() };
-    const sealed = await meshcrypt(['fernet', 'encrypt', '--key-env', 'FK'], { env: fenv, input: 'hello fernet' });
+    const sealed = await meshcrypt(['fernet', 'encrypt', '--key-env', 'FK'], {
+      env: fenv,
+      input: 'hello fernet',
+    });
     expectSuccess(sealed);
     expect(sealed.out).toMatch(/^gAAAAA[A-Za-z0-9_=-]+\n$/);
     const opened = await meshcrypt(['fernet', 'decrypt', '--key', key], { env: fenv, input: sealed.out });
@@ -488,10 +623,22 @@ describe('fernet', () => {
     expect(new TextDecoder().decode(new Fernet(key).decrypt(sealed.out.trim()))).toBe('hello fernet');
 
     const other = Fernet.generateKey();
-    expectFailure(await meshcrypt(['fernet', 'decrypt', '--key', other], { input: sealed.out }), 1, 'ERR_DECRYPTION_FAILED');
-    expectFailure(await meshcrypt(['fernet', 'decrypt', '--key', 'not-a-key'], { input: sealed.out }), 1, 'ERR_INVALID_INPUT');
+    expectFailure(
+      await meshcrypt(['fernet', 'decrypt', '--key', other], { input: sealed.out }),
+      1,
+      'ERR_DECRYPTION_FAILED',
+    );
+    expectFailure(
+      await meshcrypt(['fernet', 'decrypt', '--key', 'not-a-key'], { input: sealed.out }),
+      1,
+      'ERR_INVALID_INPUT',
+    );
     const old = new Fernet(key).encrypt('old', { now: Math.floor(Date.now() / 1000) - 120 });
-    expectFailure(await meshcrypt(['fernet', 'decrypt', '--key', key, '--ttl', '60'], { input: old }), 1, 'ERR_TOKEN_EXPIRED');
+    expectFailure(
+      await meshcrypt(['fernet', 'decrypt', '--key', key, '--ttl', '60'], { input: old }),
+      1,
+      'ERR_TOKEN_EXPIRED',
+    );
     const fine = await meshcrypt(['fernet', 'decrypt', '--key', key, '--ttl', '600'], { input: old });
     expectSuccess(fine);
     expect(fine.out).toBe('old');
@@ -505,30 +652,71 @@ describe('derive', () => {
       '55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783';
     const salt = Buffer.from('salt').toString('hex');
     for (const input of ['passwd', 'passwd\n']) {
-      const r = await run(['derive', '--password-stdin', '--salt', salt, '--iterations', '1', '--length', '64'], input);
+      const r = await run(
+        ['derive', '--password-stdin', '--salt', salt, '--iterations', '1', '--length', '64'],
+        input,
+      );
       expectSuccess(r);
       expect(r.out).toBe(`${expected}\n`);
     }
-    const json = await run(['derive', '--password-stdin', '--salt', salt, '--iterations', '1', '--json'], 'passwd');
+    const json = await run(
+      ['derive', '--password-stdin', '--salt', salt, '--iterations', '1', '--json'],
+      'passwd',
+    );
     expectSuccess(json);
-    expect(JSON.parse(json.out)).toEqual({ algorithm: 'pbkdf2-hmac-sha256', salt, iterations: 1, length: 32, key: expected.slice(0, 64) });
-    expectFailure(await run(['derive', '--password-stdin', '--salt', salt, '--iterations', '1'], ''), 2, 'ERR_USAGE');
+    expect(JSON.parse(json.out)).toEqual({
+      algorithm: 'pbkdf2-hmac-sha256',
+      salt,
+      iterations: 1,
+      length: 32,
+      key: expected.slice(0, 64),
+    });
+    expectFailure(
+      await run(['derive', '--password-stdin', '--salt', salt, '--iterations', '1'], ''),
+      2,
+      'ERR_USAGE',
+    );
   });
 });
 
 describe('rsa', () => {
   it('keygen writes 0600 keys (encrypted with a passphrase), never overwrites; encrypt/decrypt direct and hybrid', async () => {
     const renv = { ...env, RSA_PASS: 'partner passphrase', WRONG_PASS: 'nope' };
-    const r = (args: string[], input?: string | Uint8Array) => meshcrypt(args, { env: renv, ...(input === undefined ? {} : { input }) });
-    expectSuccess(await r(['rsa', 'keygen', '--bits', '2048', '--out', file('enc.pem'), '--pub', file('enc.pub'), '--passphrase-env', 'RSA_PASS']));
-    expectSuccess(await r(['rsa', 'keygen', '--bits', '2048', '--out', file('plain.pem'), '--pub', file('plain.pub')]));
+    const r = (args: string[], input?: string | Uint8Array) =>
+      meshcrypt(args, { env: renv, ...(input === undefined ? {} : { input }) });
+    expectSuccess(
+      await r([
+        'rsa',
+        'keygen',
+        '--bits',
+        '2048',
+        '--out',
+        file('enc.pem'),
+        '--pub',
+        file('enc.pub'),
+        '--passphrase-env',
+        'RSA_PASS',
+      ]),
+    );
+    expectSuccess(
+      await r(['rsa', 'keygen', '--bits', '2048', '--out', file('plain.pem'), '--pub', file('plain.pub')]),
+    );
     expect(readFileSync(file('enc.pem'), 'utf8')).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
     expect(readFileSync(file('plain.pem'), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
     expect(readFileSync(file('enc.pub'), 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
     for (const f of ['enc.pem', 'plain.pem']) expect(statSync(file(f)).mode & 0o777).toBe(0o600);
 
     const before = readFileSync(file('enc.pem'));
-    const again = await r(['rsa', 'keygen', '--bits', '2048', '--out', file('enc.pem'), '--pub', file('new.pub')]);
+    const again = await r([
+      'rsa',
+      'keygen',
+      '--bits',
+      '2048',
+      '--out',
+      file('enc.pem'),
+      '--pub',
+      file('new.pub'),
+    ]);
     expectFailure(again, 2, 'ERR_FILE_EXISTS');
     expect(readFileSync(file('enc.pem')).equals(before)).toBe(true);
     expect(existsSync(file('new.pub'))).toBe(false);
@@ -541,7 +729,10 @@ describe('rsa', () => {
       const sealed = await r(['rsa', 'encrypt', '--pub', file('enc.pub'), '--context', 'partner'], input);
       expectSuccess(sealed);
       expect(sealed.stdout[1]).toBe(algorithm);
-      const opened = await r(['rsa', 'decrypt', '--key', file('enc.pem'), '--passphrase-env', 'RSA_PASS', '--context', 'partner'], sealed.stdout);
+      const opened = await r(
+        ['rsa', 'decrypt', '--key', file('enc.pem'), '--passphrase-env', 'RSA_PASS', '--context', 'partner'],
+        sealed.stdout,
+      );
       expectSuccess(opened);
       expect(opened.stdout.equals(input)).toBe(true);
     }
@@ -553,11 +744,23 @@ describe('rsa', () => {
     writeFileSync(file('flipped.rsa'), flipped);
     const dec = (args: string[], input: string) =>
       r(['rsa', 'decrypt', ...args, '--in', file(input), '--out', file('rsa.out')]);
-    expectFailure(await dec(['--key', file('enc.pem'), '--passphrase-env', 'WRONG_PASS'], 'secret.rsa'), 1, 'ERR_DECRYPTION_FAILED');
+    expectFailure(
+      await dec(['--key', file('enc.pem'), '--passphrase-env', 'WRONG_PASS'], 'secret.rsa'),
+      1,
+      'ERR_DECRYPTION_FAILED',
+    );
     expectFailure(await dec(['--key', file('enc.pem')], 'secret.rsa'), 2, 'ERR_USAGE');
     expectFailure(await dec(['--key', file('plain.pem')], 'secret.rsa'), 1, 'ERR_KEY_NOT_FOUND');
-    expectFailure(await dec(['--key', file('enc.pem'), '--passphrase-env', 'RSA_PASS', '--context', 'x'], 'secret.rsa'), 1, 'ERR_DECRYPTION_FAILED');
-    expectFailure(await dec(['--key', file('enc.pem'), '--passphrase-env', 'RSA_PASS'], 'flipped.rsa'), 1, 'ERR_DECRYPTION_FAILED');
+    expectFailure(
+      await dec(['--key', file('enc.pem'), '--passphrase-env', 'RSA_PASS', '--context', 'x'], 'secret.rsa'),
+      1,
+      'ERR_DECRYPTION_FAILED',
+    );
+    expectFailure(
+      await dec(['--key', file('enc.pem'), '--passphrase-env', 'RSA_PASS'], 'flipped.rsa'),
+      1,
+      'ERR_DECRYPTION_FAILED',
+    );
     expect(existsSync(file('rsa.out'))).toBe(false);
     expectSuccess(await dec(['--key', file('enc.pem'), '--passphrase-env', 'RSA_PASS'], 'secret.rsa'));
     expect(readFileSync(file('rsa.out'), 'utf8')).toBe('secret');
@@ -591,11 +794,26 @@ describe('progress bar and signals', () => {
 
   it('draws a bar on stderr only when stderr is a terminal (and not with --no-progress)', async () => {
     writeFileSync(file('progress.bin'), Buffer.alloc(4 * 1024 * 1024, 3));
-    const tty = await withTtyStderr(['encrypt', ...K, '--in', file('progress.bin'), '--out', file('progress.enc')]);
+    const tty = await withTtyStderr([
+      'encrypt',
+      ...K,
+      '--in',
+      file('progress.bin'),
+      '--out',
+      file('progress.enc'),
+    ]);
     expect(tty.status).toBe(0);
     expect(tty.tty).toContain('meshcrypt [');
     expect(tty.tty).toContain('100% | 4194304/4194304 bytes');
-    const quiet = await withTtyStderr(['encrypt', ...K, '--no-progress', '--in', file('progress.bin'), '--out', file('progress2.enc')]);
+    const quiet = await withTtyStderr([
+      'encrypt',
+      ...K,
+      '--no-progress',
+      '--in',
+      file('progress.bin'),
+      '--out',
+      file('progress2.enc'),
+    ]);
     expect(quiet).toEqual({ status: 0, tty: '' });
     // Not a terminal: nothing at all on stderr.
     expectSuccess(await run(['decrypt', ...K, '--in', file('progress.enc'), '--out', file('progress.dec')]));
@@ -604,7 +822,10 @@ describe('progress bar and signals', () => {
 
   it('SIGINT while writing removes the temporary output and exits 130 with one line', async () => {
     const target = file('interrupted.enc');
-    const child = spawn(process.execPath, [BIN, 'encrypt', ...K, '--out', target], { env: { ...process.env, ...env }, cwd: dir });
+    const child = spawn(process.execPath, [BIN, 'encrypt', ...K, '--out', target], {
+      env: { ...process.env, ...env },
+      cwd: dir,
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => {
       stderr += c.toString();

@@ -36,7 +36,11 @@ export function meshcrypt(args: readonly string[], options: RunOptions = {}): Pr
 }
 
 /** Runs any command to completion, feeding `input` on stdin. */
-export function runCommand(command: string, args: readonly string[], options: RunOptions = {}): Promise<Result> {
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
@@ -52,7 +56,13 @@ export function runCommand(command: string, args: readonly string[], options: Ru
     child.stdin.on('error', () => undefined); // the child may exit before reading all of it
     child.on('close', (status, signal) => {
       const stdout = Buffer.concat(out);
-      resolve({ status, signal, stdout, stderr: Buffer.concat(err).toString('utf8'), out: stdout.toString('utf8') });
+      resolve({
+        status,
+        signal,
+        stdout,
+        stderr: Buffer.concat(err).toString('utf8'),
+        out: stdout.toString('utf8'),
+      });
     });
     child.stdin.end(options.input ?? '');
   });

@@ -5,7 +5,7 @@
  * 1 MB file is the baseline: a CLI that buffered the file would peak 200 MB above it.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, openSync, statSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, randomKek, runCommand, tempDir } from './helpers.js';
@@ -30,7 +30,10 @@ const RUSAGE = [
 
 /** Runs meshcrypt under python3's rusage wrapper; returns the exit status and the child's peak RSS (bytes). */
 async function measured(args: string[]): Promise<{ status: number | null; peak: number; stderr: string }> {
-  const r = await runCommand('python3', ['-c', RUSAGE, process.execPath, BIN, ...args], { env, cwd: tmp.dir });
+  const r = await runCommand('python3', ['-c', RUSAGE, process.execPath, BIN, ...args], {
+    env,
+    cwd: tmp.dir,
+  });
   const lines = r.stderr.trim().split('\n');
   return { status: r.status, peak: Number(lines.at(-1)), stderr: lines.slice(0, -1).join('\n') };
 }
@@ -49,7 +52,11 @@ function sha256(path: string): Promise<string> {
 function writeFile(path: string, size: number): void {
   const block = crypto.getRandomValues(new Uint8Array(65_536));
   const mib = new Uint8Array(MB);
-  for (let i = 0; i < 16; i++) mib.set(block.map((b) => b ^ i), i * 65_536);
+  for (let i = 0; i < 16; i++)
+    mib.set(
+      block.map((b) => b ^ i),
+      i * 65_536,
+    );
   const fd = openSync(path, 'w');
   for (let written = 0; written < size; written += MB) writeSync(fd, mib, 0, Math.min(MB, size - written));
   closeSync(fd);

@@ -45,6 +45,17 @@ function isBinary(head: Uint8Array): boolean {
   return head.length > 0 && (head[0] === VERSION || head[0] === FERNET);
 }
 
+/** RSA envelopes (0x02 hybrid, 0x04 direct) belong to `rsa decrypt`, which has the private key. */
+function refuseRsa(bytes: Uint8Array): void {
+  if (bytes[0] === VERSION && (bytes[1] === 0x02 || bytes[1] === 0x04)) {
+    throw new CliError(
+      'ERR_UNSUPPORTED_ALGORITHM',
+      'an RSA envelope: decrypt it with meshcrypt rsa decrypt --key PRIVATE.pem',
+      EXIT.DATA,
+    );
+  }
+}
+
 /** The in-memory ciphertext: bytes as they are, text without surrounding whitespace (a trailing newline). */
 function ciphertextOf(bytes: Uint8Array, requireText: boolean): Uint8Array | string {
   if (!requireText && isBinary(bytes)) return bytes;
@@ -102,7 +113,8 @@ export async function encryptCommand(options: DataOptions): Promise<void> {
     if (options.text || options.envelope) {
       const plaintext = await readAll(input.stream);
       try {
-        if (options.text) return await writeOutput(options.out, `${await enc.encryptToString(plaintext, context)}\n`);
+        if (options.text)
+          return await writeOutput(options.out, `${await enc.encryptToString(plaintext, context)}\n`);
         return await writeOutput(options.out, await enc.encrypt(plaintext, context));
       } finally {
         plaintext.fill(0);
@@ -123,6 +135,7 @@ export async function decryptCommand(options: DataOptions): Promise<void> {
       return streamThrough(input, all, [enc.decryptStream(context)], options);
     }
     const ciphertext = ciphertextOf(await readAll(all), options.text === true);
+    if (typeof ciphertext !== 'string') refuseRsa(ciphertext);
     const plaintext = await enc.decrypt(ciphertext, {
       ...context,
       ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
@@ -148,6 +161,7 @@ export async function rewrapCommand(options: DataOptions): Promise<void> {
       return streamThrough(input, all, [enc.decryptStream(context), enc.encryptStream(context)], options);
     }
     const ciphertext = ciphertextOf(await readAll(all), false);
+    if (typeof ciphertext !== 'string') refuseRsa(ciphertext);
     const out = await enc.rewrap(ciphertext, context);
     await writeOutput(options.out, typeof out === 'string' ? `${out}\n` : out);
   });

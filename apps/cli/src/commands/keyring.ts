@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { KeyAlgorithm, KeyInfo } from '@mesh/keys';
 import { usage } from '../errors.js';
-import { type KekOptions, KEYRING_NAME, kekFrom, type OpenKeyring, openKeyring } from '../keyring-source.js';
+import { KEYRING_NAME, type KekOptions, kekFrom, type OpenKeyring, openKeyring } from '../keyring-source.js';
 import { formatAge, isoTime, printFields, printJson, printTable } from '../print.js';
 
 /** Options shared by the keyring commands. */
@@ -146,12 +146,23 @@ export async function keyringStatus(options: KeyringOptions): Promise<void> {
       ['keyring', result.keyring],
       ['version', String(result.version)],
       ['updated', result.updatedAt ?? '-'],
-      ['kek', kek?.type === 'passphrase' ? `passphrase (PBKDF2, ${kek.iterations} iterations)` : 'raw 32-byte key'],
+      [
+        'kek',
+        kek?.type === 'passphrase' ? `passphrase (PBKDF2, ${kek.iterations} iterations)` : 'raw 32-byte key',
+      ],
       ...result.primaries.map(
         (p) =>
-          [`${p.algorithm} primary`, `${p.id}, ${formatAge(p.ageSeconds * 1000)} old, ${p.uses} uses`] as const,
+          [
+            `${p.algorithm} primary`,
+            `${p.id}, ${formatAge(p.ageSeconds * 1000)} old, ${p.uses} uses`,
+          ] as const,
       ),
-      ['keys', Object.entries(states).map(([state, n]) => `${n} ${state}`).join(', ')],
+      [
+        'keys',
+        Object.entries(states)
+          .map(([state, n]) => `${n} ${state}`)
+          .join(', '),
+      ],
     ]);
   });
 }

@@ -61,7 +61,11 @@ export async function rsaKeygen(options: RsaOptions): Promise<void> {
     secret === undefined ? pair.privateKeyPem : await encryptPrivateKeyPem(pair.privateKeyPem, secret);
   // Private key first: a public key without its private key would be a trap for senders.
   await writeOutput(options.out, privatePem, { mode: 0o600, noOverwrite: true, purpose: 'private key file' });
-  await writeOutput(options.pub, pair.publicKeyPem, { mode: 0o644, noOverwrite: true, purpose: 'public key file' });
+  await writeOutput(options.pub, pair.publicKeyPem, {
+    mode: 0o644,
+    noOverwrite: true,
+    purpose: 'public key file',
+  });
 }
 
 /** `rsa encrypt --pub PUBLIC.pem [--context TEXT]`. */
@@ -90,7 +94,8 @@ export async function rsaDecrypt(options: RsaOptions): Promise<void> {
   const secret = passphrase(options);
   let privateKey = file;
   if (file.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
-    if (secret === undefined) throw usage(`${options.key} is encrypted: give its passphrase with --passphrase-env VAR`);
+    if (secret === undefined)
+      throw usage(`${options.key} is encrypted: give its passphrase with --passphrase-env VAR`);
     try {
       privateKey = await decryptPrivateKeyPem(file, secret);
     } catch (error) {
