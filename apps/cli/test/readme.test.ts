@@ -1,6 +1,6 @@
 /**
  * The README cannot drift from the CLI: every `sh` block of README.md is run here as written. The Install
- * block runs at the repository root; the Examples blocks run in order, in one bash session (`-e`,
+ * block runs at the repository root; the Examples blocks run in order, in one bash session (`--norc -e`,
  * `pipefail`), in an empty directory with `meshcrypt` on PATH. The test also checks that every command has an
  * example and that the examples printed what they are about.
  */
@@ -53,7 +53,7 @@ describe('README.md', () => {
   it('the Install block works at the repository root (pnpm exec meshcrypt)', async () => {
     const [install] = shBlocks('Install');
     expect(install).toContain('pnpm exec meshcrypt --version');
-    const r = await runCommand('bash', ['-euo', 'pipefail', '-c', install!], { cwd: REPO });
+    const r = await runCommand('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', install!], { cwd: REPO });
     expect(r.stderr.split('\n').filter((l) => l.startsWith('meshcrypt:'))).toEqual([]);
     expect(r.status).toBe(0);
     const version = JSON.parse(readFileSync(join(APP, 'package.json'), 'utf8')).version;
@@ -67,7 +67,7 @@ describe('README.md', () => {
     writeFileSync(join(bin, 'meshcrypt'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
     chmodSync(join(bin, 'meshcrypt'), 0o755);
     const script = shBlocks('Examples').join('\n');
-    const r = await runCommand('bash', ['-euo', 'pipefail', '-c', script], {
+    const r = await runCommand('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script], {
       cwd: work,
       env: { PATH: `${bin}:${process.env.PATH}` },
     });
