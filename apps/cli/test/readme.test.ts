@@ -53,7 +53,9 @@ describe('README.md', () => {
   it('the Install block works at the repository root (pnpm exec meshcrypt)', async () => {
     const [install] = shBlocks('Install');
     expect(install).toContain('pnpm exec meshcrypt --version');
-    const r = await runCommand('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', install!], { cwd: REPO });
+    const r = await runCommand('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', install!], {
+      cwd: REPO,
+    });
     expect(r.stderr.split('\n').filter((l) => l.startsWith('meshcrypt:'))).toEqual([]);
     expect(r.status).toBe(0);
     const version = JSON.parse(readFileSync(join(APP, 'package.json'), 'utf8')).version;
