@@ -52,7 +52,7 @@ function addKek(command: Command): Command {
     .addOption(
       new Option(
         '--passphrase-stdin',
-        'derive the KEK from a passphrase read from stdin (PBKDF2, 600,000 iterations)',
+        'derive the KEK from a passphrase on stdin (PBKDF2-HMAC-SHA256; 600,000 iterations for a new keyring)',
       ),
     );
 }
