@@ -47,10 +47,15 @@ export interface OpenKeyring {
  * must exist: `KeyManager.open` would create one, and a typo in a path must not mint a new keyring.
  */
 export async function openKeyring(path: string, kek: KekSource, create = false): Promise<OpenKeyring> {
-  const warnings: string[] = [];
+  const warned = new Set<string>();
   const store = new FileKeyStore({
     path,
-    onCorrupt: (error) => warnings.push(`${error.code}: ${error.message}; using the backup copy`),
+    // Served from the backup copy: the command goes on, and the operator is told once, on stderr.
+    onBackupServed: (event) => {
+      const line = `meshcrypt: warning: ${event.reason.code}: keyring file ${event.path} is damaged; using its backup ${event.backupPath} (version ${event.version})\n`;
+      if (!warned.has(line)) process.stderr.write(line);
+      warned.add(line);
+    },
   });
   let stored: StoredKeyring | undefined;
   try {
@@ -59,7 +64,6 @@ export async function openKeyring(path: string, kek: KekSource, create = false):
     await store.close?.();
     throw error;
   }
-  for (const w of warnings) process.stderr.write(`meshcrypt: warning: ${w}\n`);
   if (create && stored !== undefined) {
     await store.close?.();
     throw new CliError('ERR_KEYRING_EXISTS', `a keyring exists at ${path}`, EXIT.USAGE);

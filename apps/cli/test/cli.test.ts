@@ -246,6 +246,16 @@ describe('keyring', () => {
       'ERR_CONFIG_INVALID',
     );
 
+    // A damaged main copy with a good backup: the command works from the backup and warns once.
+    const copy = file('copy.json');
+    writeFileSync(`${copy}.bak`, readFileSync(keyring));
+    writeFileSync(copy, '{"truncated":');
+    const fromBackup = await run(['keyring', 'list', '--keyring', copy, '--kek-env', 'MESH_KEK']);
+    expect(fromBackup.status).toBe(0);
+    expect(fromBackup.stderr).toMatch(
+      /^meshcrypt: warning: ERR_KEYSTORE_CORRUPT: keyring file \S+copy\.json is damaged; using its backup \S+copy\.json\.bak \(version \d+\)\n$/,
+    );
+
     const damaged = file('damaged.json');
     writeFileSync(damaged, '{"format":"mesh-keystore-file/v1","garbage":');
     writeFileSync(`${damaged}.bak`, 'not json either');
