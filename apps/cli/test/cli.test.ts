@@ -730,6 +730,20 @@ describe('rsa', () => {
     expectFailure(again, 2, 'ERR_FILE_EXISTS');
     expect(readFileSync(file('enc.pem')).equals(before)).toBe(true);
     expect(existsSync(file('new.pub'))).toBe(false);
+    // A public key that cannot be written: no private key is left either.
+    const orphan = await r([
+      'rsa',
+      'keygen',
+      '--bits',
+      '2048',
+      '--out',
+      file('orphan.pem'),
+      '--pub',
+      file('no-dir/orphan.pub'),
+    ]);
+    expectFailure(orphan, 2, 'ERR_FILE_NOT_FOUND');
+    expect(existsSync(file('orphan.pem'))).toBe(false);
+    expect(leftovers()).toEqual([]);
 
     for (const [input, algorithm] of [
       [Buffer.from('fits in one OAEP block'), 0x04],

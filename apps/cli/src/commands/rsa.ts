@@ -18,7 +18,7 @@ import {
 } from '@mesh/crypto-core';
 import { createEncryption } from '@mesh/encryption';
 import { CliError, EXIT, usage } from '../errors.js';
-import { openInput, readAll, readFileArgument, writeOutput } from '../io.js';
+import { type Output, openInput, openOutput, readAll, readFileArgument, writeOutput } from '../io.js';
 
 /** Options of the RSA commands. */
 export interface RsaOptions {
@@ -56,15 +56,39 @@ export async function rsaKeygen(options: RsaOptions): Promise<void> {
       throw new CliError('ERR_FILE_EXISTS', `${path} exists; key files are never overwritten`, EXIT.USAGE);
     }
   }
-  const pair = await generateRsaKeyPair(bits as RsaModulusBits);
-  const privatePem =
-    secret === undefined ? pair.privateKeyPem : await encryptPrivateKeyPem(pair.privateKeyPem, secret);
-  // Private key first: a public key without its private key would be a trap for senders.
-  await writeOutput(options.out, privatePem, { mode: 0o600, noOverwrite: true, purpose: 'private key file' });
-  await writeOutput(options.pub, pair.publicKeyPem, {
-    mode: 0o644,
+  // Both temporary files first: a missing or unwritable directory fails before any key exists.
+  const privateOut = await openOutput(options.out, {
+    mode: 0o600,
     noOverwrite: true,
-    purpose: 'public key file',
+    purpose: 'private key file',
+  });
+  let publicOut: Output;
+  try {
+    publicOut = await openOutput(options.pub, { mode: 0o644, noOverwrite: true, purpose: 'public key file' });
+  } catch (error) {
+    await privateOut.abort();
+    throw error;
+  }
+  try {
+    const pair = await generateRsaKeyPair(bits as RsaModulusBits);
+    const privatePem =
+      secret === undefined ? pair.privateKeyPem : await encryptPrivateKeyPem(pair.privateKeyPem, secret);
+    await endWith(privateOut, privatePem);
+    await endWith(publicOut, pair.publicKeyPem);
+    // Private key first: a public key without its private key would be a trap for senders.
+    await privateOut.commit();
+    await publicOut.commit();
+  } catch (error) {
+    await privateOut.abort();
+    await publicOut.abort();
+    throw error;
+  }
+}
+
+function endWith(output: Output, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    output.writable.once('error', reject);
+    output.writable.end(text, () => resolve());
   });
 }
 
