@@ -15,6 +15,7 @@ import {
   DEFAULT_COMPRESSION_POLICY,
   validatePolicy,
 } from '@mesh/compression';
+import { utf8Encode } from '@mesh/crypto-core';
 import type { KekSource, KeyManager, KeyStore, RotationPolicy } from '@mesh/keys';
 import type { MetricsCollector } from '@mesh/metrics';
 import { configInvalid } from './errors.js';
@@ -286,6 +287,8 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
       if (own.context !== undefined && typeof own.context !== 'string') {
         throw configInvalid(`${field}.context`, 'must be a string');
       }
+      wellFormed(name, field);
+      if (own.context !== undefined) wellFormed(own.context, `${field}.context`);
       services.set(
         name,
         Object.freeze({
@@ -383,7 +386,20 @@ function optionalName(value: unknown, field: string): string | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
     throw configInvalid(field, 'must be a non-empty string of at most 256 characters');
   }
+  wellFormed(value, field);
   return value;
+}
+
+/**
+ * Names and contexts become bytes (HKDF info, associated data): a string that is not well-formed UTF-16 has
+ * no UTF-8 encoding, and TextEncoder would silently merge it with others (lone surrogate -> U+FFFD).
+ */
+function wellFormed(value: string, field: string): void {
+  try {
+    utf8Encode(value, field);
+  } catch (error) {
+    throw configInvalid(field, 'must be well-formed UTF-16 (no lone surrogate)', error);
+  }
 }
 
 function optionalBoolean(value: unknown, field: string): boolean | undefined {

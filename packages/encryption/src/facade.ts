@@ -20,6 +20,7 @@ import {
   isMeshError,
   randomBytes,
   utf8Decode,
+  utf8Encode,
   wipe,
 } from '@mesh/crypto-core';
 import { type ActiveKey, deriveSubkey, type KeyAlgorithm, KeyManager, MemoryKeyStore } from '@mesh/keys';
@@ -105,7 +106,10 @@ export interface FernetApi {
   decrypt(token: string | Uint8Array, options?: FernetDecryptOptions): Promise<Uint8Array>;
   /** `decrypt`, then UTF-8. */
   decryptToString(token: string | Uint8Array, options?: FernetDecryptOptions): Promise<string>;
-  /** MultiFernet.rotate: re-encrypt under the primary keeping the original timestamp. */
+  /**
+   * MultiFernet.rotate: re-encrypt under the primary keeping the original timestamp. Fernet tokens only:
+   * an envelope is `ERR_TOKEN_MALFORMED` (use `rewrap`), a non-string `ERR_INVALID_INPUT`.
+   */
   rotate(token: string): Promise<string>;
 }
 
@@ -221,9 +225,16 @@ const DERIVED_CACHE_LIMIT = 256;
 const GCM: CryptoAlgorithm = 'aes-256-gcm';
 const now = (): number => performance.now();
 
+/** Node's `util.inspect` hook, by its registered name. */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
 class MeshEncryption implements Encryption {
-  readonly keys: KeyManager;
-  readonly config: ResolvedConfig;
+  // Everything lives in #private fields, exposed through prototype getters: neither JSON.stringify nor
+  // util.inspect (at any depth, hidden properties included) walks into the key manager, the derived subkeys
+  // or the Fernet instances. What they show is the service and keyring names (toJSON, [INSPECT]).
+  readonly #keys: KeyManager;
+  readonly #config: ResolvedConfig;
+  readonly #fernetApiObject: FernetApi;
   readonly #ownsKeys: boolean;
   readonly #metrics: MetricsCollector;
   readonly #fernet: FernetKeyring;
@@ -232,7 +243,6 @@ class MeshEncryption implements Encryption {
   readonly #streamDeps: StreamDeps;
   readonly #unsubscribe: () => void;
   #closed = false;
-  readonly fernet: FernetApi;
 
   constructor(
     config: ResolvedConfig,
@@ -241,14 +251,37 @@ class MeshEncryption implements Encryption {
     metrics: MetricsCollector,
     clock: (() => number) | undefined,
   ) {
-    this.config = config;
-    this.keys = keys;
+    this.#config = config;
+    this.#keys = keys;
     this.#ownsKeys = ownsKeys;
     this.#metrics = metrics;
     this.#fernet = new FernetKeyring(keys, clock);
     this.#streamDeps = { keys, metrics };
-    this.fernet = this.#fernetApi();
+    this.#fernetApiObject = this.#fernetApi();
     this.#unsubscribe = this.#wireKeyEvents();
+  }
+
+  get keys(): KeyManager {
+    return this.#keys;
+  }
+
+  get config(): ResolvedConfig {
+    return this.#config;
+  }
+
+  get fernet(): FernetApi {
+    return this.#fernetApiObject;
+  }
+
+  /** Serialised, the facade is its names: never the key manager or any key. */
+  toJSON(): { service: string; keyring: string } {
+    return { service: this.#config.service, keyring: this.#config.keyring };
+  }
+
+  /** Logged, the facade is its names: never the key manager or any key. */
+  [INSPECT](): string {
+    const { service, keyring } = this.#config;
+    return `MeshEncryption { service: '${service}', keyring: '${keyring}'${this.#closed ? ', closed' : ''} }`;
   }
 
   // ---- envelope v1 (0x01) ------------------------------------------------------------------------------
@@ -262,7 +295,7 @@ class MeshEncryption implements Encryption {
       const plan = this.#plan(options);
       const { payload, flags } = this.#compress(plaintext, plan, options?.compress);
       try {
-        const key = await this.keys.acquireEncryptionKey('aes-256-gcm');
+        const key = await this.#keys.acquireEncryptionKey('aes-256-gcm');
         const out = sealGcmEnvelope(
           this.#keyFor(key, plan.service),
           key.id,
@@ -275,6 +308,7 @@ class MeshEncryption implements Encryption {
         return out;
       } finally {
         if (payload !== plaintext) wipe(payload); // the compressed copy is plaintext too
+        if (typeof data === 'string') wipe(plaintext); // our own encoding of the caller's string
       }
     } catch (error) {
       throw this.#failed('encrypt', GCM, t0, bytesIn, error);
@@ -314,7 +348,7 @@ class MeshEncryption implements Encryption {
       if (header.algorithm !== EnvelopeAlgorithm.AES_256_GCM) throw wrongEntryPoint(header);
       if (envelope.length < MIN_GCM_ENVELOPE_LENGTH)
         throw malformed('envelope is shorter than nonce and tag');
-      const key = await this.keys.getDecryptionKey(header.keyId, 'aes-256-gcm');
+      const key = await this.#keys.getDecryptionKey(header.keyId, 'aes-256-gcm');
       const payload = openGcmEnvelope(this.#keyFor(key, plan.service), envelope, plan.contextBytes);
       const out = header.compressed ? this.#inflate(payload, plan) : payload;
       this.#metrics.recordOperation(
@@ -351,9 +385,13 @@ class MeshEncryption implements Encryption {
       const plaintext = plaintextBytes(data);
       bytesIn = plaintext.length;
       const plan = this.#plan(options);
-      const { payload, flags } = this.#compress(plaintext, plan, options?.compress);
+      if (options?.compress !== undefined && typeof options.compress !== 'boolean') {
+        throw invalidInput('compress must be a boolean');
+      }
+      // Never compressed: an RSA envelope authenticates no sender, so its reader refuses the compressed flag
+      // (any public-key holder could otherwise make it inflate a bomb). See envelope.ts readHeader.
       try {
-        const out = sealForPublicKey(key, payload, flags, plan.contextBytes);
+        const out = sealForPublicKey(key, plaintext, 0, plan.contextBytes);
         algorithm =
           out[1] === EnvelopeAlgorithm.RSA_OAEP_SHA256 ? 'rsa-oaep-sha256' : 'hybrid-rsa-oaep-aes-256-gcm';
         this.#metrics.recordOperation(
@@ -366,7 +404,7 @@ class MeshEncryption implements Encryption {
         );
         return out;
       } finally {
-        if (payload !== plaintext) wipe(payload);
+        if (typeof data === 'string') wipe(plaintext);
       }
     } catch (error) {
       throw this.#failed('encrypt_for', algorithm, t0, bytesIn, error);
@@ -392,8 +430,8 @@ class MeshEncryption implements Encryption {
         algorithm = 'hybrid-rsa-oaep-aes-256-gcm';
       }
       const plan = this.#plan(options);
-      const payload = openWithPrivateKey(toPrivateKey(privateKey), envelope, header, plan.contextBytes);
-      const out = header.compressed ? this.#inflate(payload, plan) : payload;
+      // readHeader refused the compressed flag: an RSA payload is never inflated.
+      const out = openWithPrivateKey(toPrivateKey(privateKey), envelope, header, plan.contextBytes);
       this.#metrics.recordOperation(
         'decrypt_with',
         algorithm,
@@ -452,7 +490,7 @@ class MeshEncryption implements Encryption {
       throw invalidInput("algorithm must be 'aes-256-gcm' or 'fernet'");
     }
     // Without an algorithm the key manager rotates every algorithm it holds, in one keyring version.
-    await this.keys.rotate({
+    await this.#keys.rotate({
       ...(options?.algorithm ? { algorithm: options.algorithm } : {}),
       trigger: 'manual',
     });
@@ -461,19 +499,29 @@ class MeshEncryption implements Encryption {
   // ---- streams (implemented in ./stream/) -------------------------------------------------------------
 
   encryptStream(options?: StreamOptions): Transform {
-    return createNodeEncryptStream(this.#streamDeps, options ?? {});
+    return createNodeEncryptStream(this.#streamDeps, this.#streamOptions(options));
   }
 
   decryptStream(options?: StreamOptions): Transform {
-    return createNodeDecryptStream(this.#streamDeps, options ?? {});
+    return createNodeDecryptStream(this.#streamDeps, this.#streamOptions(options));
   }
 
   encryptWebStream(options?: StreamOptions): TransformStream<Uint8Array, Uint8Array> {
-    return createWebEncryptStream(this.#streamDeps, options ?? {});
+    return createWebEncryptStream(this.#streamDeps, this.#streamOptions(options));
   }
 
   decryptWebStream(options?: StreamOptions): TransformStream<Uint8Array, Uint8Array> {
-    return createWebDecryptStream(this.#streamDeps, options ?? {});
+    return createWebDecryptStream(this.#streamDeps, this.#streamOptions(options));
+  }
+
+  /**
+   * A stream's options with the context decided by the same rule as every other entry point ({@link #plan}:
+   * the service's default context when none is given, `requireContext`, well-formed text), so a stream is
+   * bound to exactly the context an envelope of the same call would be.
+   */
+  #streamOptions(options: StreamOptions | undefined): StreamOptions {
+    const plan = this.#plan(options);
+    return { ...options, context: plan.context ?? '' };
   }
 
   async close(): Promise<void> {
@@ -482,14 +530,18 @@ class MeshEncryption implements Encryption {
     this.#unsubscribe();
     for (const entry of this.#derived.values()) for (const k of entry.byService.values()) wipe(k);
     this.#derived.clear();
-    if (this.#ownsKeys) await this.keys.close();
+    if (this.#ownsKeys) await this.#keys.close();
   }
 
   // ---- internals --------------------------------------------------------------------------------------
 
-  /** The cached plan of a call: service overrides, effective context and its bytes, compression policy. */
-  #plan(options: EncryptOptions | DecryptOptions | undefined): CallPlan {
-    let serviceName = this.config.service;
+  /**
+   * The cached plan of a call: service overrides, effective context and its bytes, compression policy. The
+   * one context rule of the facade: every entry point (encrypt, decrypt, RSA, rewrap, Fernet, streams) goes
+   * through here.
+   */
+  #plan(options: { context?: string; service?: string } | undefined): CallPlan {
+    let serviceName = this.#config.service;
     let context: string | undefined;
     if (options !== undefined) {
       if (typeof options !== 'object' || options === null) throw invalidInput('options must be an object');
@@ -503,6 +555,8 @@ class MeshEncryption implements Encryption {
     }
     let byContext = this.#plans.get(serviceName);
     if (byContext === undefined) {
+      // The service name is HKDF info for derived subkeys: it must have exactly one UTF-8 encoding.
+      utf8Encode(serviceName, 'service');
       if (this.#plans.size >= PLAN_CACHE_LIMIT) this.#plans.clear();
       byContext = new Map();
       this.#plans.set(serviceName, byContext);
@@ -510,7 +564,7 @@ class MeshEncryption implements Encryption {
     const cacheKey = context ?? '';
     const hit = byContext.get(cacheKey);
     if (hit !== undefined) return hit;
-    const service = this.config.serviceConfig(serviceName);
+    const service = this.#config.serviceConfig(serviceName);
     const effective = context === undefined || context === '' ? service.context : context;
     if (service.requireContext && (effective === undefined || effective === '')) {
       throw invalidInput(`service ${serviceName} requires a context`);
@@ -519,7 +573,7 @@ class MeshEncryption implements Encryption {
       service,
       context: effective,
       contextBytes: encodeContext(effective),
-      policy: this.config.compressionPolicy(serviceName, effective),
+      policy: this.#config.compressionPolicy(serviceName, effective),
     };
     if (byContext.size >= PLAN_CACHE_LIMIT) byContext.clear();
     byContext.set(cacheKey, plan);
@@ -588,12 +642,12 @@ class MeshEncryption implements Encryption {
     const header = readHeader(envelope);
     if (header.algorithm !== EnvelopeAlgorithm.AES_256_GCM) throw wrongEntryPoint(header);
     if (envelope.length < MIN_GCM_ENVELOPE_LENGTH) throw malformed('envelope is shorter than nonce and tag');
-    const oldKey = await this.keys.getDecryptionKey(header.keyId, 'aes-256-gcm');
+    const oldKey = await this.#keys.getDecryptionKey(header.keyId, 'aes-256-gcm');
     // The payload stays as it was sealed (compressed or not): no inflation, so no bomb to defuse, and the
     // flag is carried over into the new, again authenticated, header.
     const payload = openGcmEnvelope(this.#keyFor(oldKey, plan.service), envelope, plan.contextBytes);
     try {
-      const key = await this.keys.acquireEncryptionKey('aes-256-gcm');
+      const key = await this.#keys.acquireEncryptionKey('aes-256-gcm');
       const out = sealGcmEnvelope(
         this.#keyFor(key, plan.service),
         key.id,
@@ -625,7 +679,7 @@ class MeshEncryption implements Encryption {
       if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl < 0)) {
         throw invalidInput('ttl must be a non-negative integer number of seconds');
       }
-      const { plaintext } = await this.#fernet.open(token, ttl ?? this.config.fernet.ttl);
+      const { plaintext } = await this.#fernet.open(token, ttl ?? this.#config.fernet.ttl);
       this.#metrics.recordOperation(
         'fernet_decrypt',
         'fernet',
@@ -649,7 +703,12 @@ class MeshEncryption implements Encryption {
           this.#fernetEnabled();
           const plaintext = plaintextBytes(data);
           bytesIn = plaintext.length;
-          const token = await this.#fernet.encrypt(plaintext);
+          let token: string;
+          try {
+            token = await this.#fernet.encrypt(plaintext);
+          } finally {
+            if (typeof data === 'string') wipe(plaintext);
+          }
           this.#metrics.recordOperation(
             'fernet_encrypt',
             'fernet',
@@ -676,19 +735,30 @@ class MeshEncryption implements Encryption {
       },
       decryptToString: async (token, options) => toText(await this.fernet.decrypt(token, options)),
       rotate: async (token) => {
-        const out = await this.rewrap(token);
-        if (typeof out !== 'string') throw malformed('not a Fernet token');
-        return out;
+        // Fernet tokens only: an envelope given here would come back rewrapped as an envelope, which a
+        // caller expecting a Fernet token would store as one.
+        const t0 = now();
+        try {
+          if (typeof token !== 'string') throw invalidInput('token must be a Fernet token (string)');
+          if (parseCiphertext(token).kind !== 'fernet') {
+            throw malformed(
+              'not a Fernet token: fernet.rotate takes Fernet tokens only (use rewrap for envelopes)',
+            );
+          }
+        } catch (error) {
+          throw this.#failed('rewrap', 'fernet', t0, 0, error);
+        }
+        return (await this.rewrap(token)) as string;
       },
     };
   }
 
   #fernetEnabled(): void {
-    if (!this.config.fernet.enabled) throw unsupported('Fernet mode is disabled by config (fernet: false)');
+    if (!this.#config.fernet.enabled) throw unsupported('Fernet mode is disabled by config (fernet: false)');
   }
 
   #asymmetricEnabled(): void {
-    if (!this.config.asymmetric)
+    if (!this.#config.asymmetric)
       throw unsupported('asymmetric encryption is disabled by config (asymmetric: false)');
   }
 
@@ -714,7 +784,7 @@ class MeshEncryption implements Encryption {
       keyId: number;
     }) => {
       this.#metrics.recordRotation(event.trigger);
-      const info = this.keys.keys().find((k) => k.id === event.keyId);
+      const info = this.#keys.keys().find((k) => k.id === event.keyId);
       if (info !== undefined) this.#metrics.setKeyAge(info.id, info.createdAt);
     };
     const onRetired = (event: { keyId: number }) => {
@@ -722,11 +792,11 @@ class MeshEncryption implements Encryption {
       this.#fernet.forget(event.keyId);
       this.#forgetDerived(event.keyId);
     };
-    for (const info of this.keys.keys()) {
+    for (const info of this.#keys.keys()) {
       if (info.state !== 'retired') this.#metrics.setKeyAge(info.id, info.createdAt);
     }
-    this.keys.on('rotated', onRotated);
-    this.keys.on('retired', onRetired);
+    this.#keys.on('rotated', onRotated);
+    this.#keys.on('retired', onRetired);
     return () => {
       const emitter = this.keys as unknown as { off?: (e: string, l: (...a: never[]) => void) => void };
       emitter.off?.('rotated', onRotated);

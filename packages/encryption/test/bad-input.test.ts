@@ -173,6 +173,33 @@ const CASES: Case[] = [
       ),
   },
   {
+    name: "string with a lone surrogate as context or plaintext ('t-\\uD800', 't-\\uDFFF')",
+    code: 'ERR_INVALID_INPUT',
+    run: (f) =>
+      Promise.all(
+        ['t-\uD800', 't-\uDFFF'].flatMap((s) => [
+          codeOf(f.enc.encrypt('x', { context: s })),
+          codeOf(f.enc.decrypt(f.gcm, { context: s })),
+          codeOf(f.enc.encrypt(s)),
+        ]),
+      ),
+  },
+  {
+    name: 'RSA envelope (0x02, 0x04) with the compressed flag set',
+    code: 'ERR_TOKEN_MALFORMED',
+    run: (f) =>
+      Promise.all(
+        [f.hybrid, f.direct].map((e) =>
+          codeOf(
+            f.enc.decryptWith(
+              f.privateKeyPem,
+              withBytes(e, (b) => (b[2] = 0x01)),
+            ),
+          ),
+        ),
+      ),
+  },
+  {
     name: 'hybrid wrapped-key length 65535 or 0',
     code: 'ERR_TOKEN_MALFORMED',
     run: (f) =>
