@@ -6,7 +6,7 @@
  * @module
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listPublicPackages, repoRoot, tarballName, type WorkspacePackage } from './workspace.js';
 
@@ -93,21 +93,13 @@ export function packAll(options: PackOptions = {}): PackedPackage[] {
 
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const license = join(repoRoot, 'LICENSE');
   const packed: PackedPackage[] = [];
   for (const pkg of packages) {
-    // The one LICENSE lives at the root; npm and pnpm always pack a LICENSE found in the package folder.
-    const localLicense = join(pkg.dir, 'LICENSE');
-    const copied = !existsSync(localLicense);
-    if (copied) copyFileSync(license, localLicense);
-    try {
-      execFileSync('pnpm', ['pack', '--pack-destination', outDir], {
-        cwd: pkg.dir,
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-    } finally {
-      if (copied) rmSync(localLicense, { force: true });
-    }
+    // pnpm pack adds the workspace root's LICENSE to a package that has none; tarballProblems checks it did.
+    execFileSync('pnpm', ['pack', '--pack-destination', outDir], {
+      cwd: pkg.dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const tarball = join(outDir, tarballName(pkg.name, pkg.version));
     if (!existsSync(tarball)) throw new Error(`${pkg.name}: pnpm pack wrote no ${tarball}`);
     const files = tarEntries(tarball).map((entry) => entry.replace(/^package\//, ''));

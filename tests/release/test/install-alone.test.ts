@@ -10,10 +10,10 @@
  *
  * Packages are discovered from the workspace, so a package added later is covered without editing this file.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { readPacked } from '../../../scripts/release/pack.js';
+import { readPacked, tarFile } from '../../../scripts/release/pack.js';
 import {
   listPublicPackages,
   listWorkspacePackages,
@@ -134,7 +134,7 @@ import(${JSON.stringify(pkg.name)}).then((esm) => {
 
       // The tarball: only what ships.
       expect(tarball.files.filter((f) => !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+)$/.test(f))).toEqual([]);
-      expect(tarball.files).toContain('LICENSE');
+      expect(tarFile(tarball.tarball, 'package/LICENSE')).toBe(readFileSync(join(repoRoot, 'LICENSE'), 'utf8'));
       expect(tarball.files.some((f) => f.endsWith('.map') || f.endsWith('.tsbuildinfo'))).toBe(false);
       console.log(`${pkg.name} tarball: ${tarball.files.length} files; dependencies ${JSON.stringify(tarball.dependencies)}`);
     });
