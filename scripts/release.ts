@@ -35,7 +35,11 @@ const log = (line: string): void => console.log(line);
 async function main(): Promise<number> {
   switch (command) {
     case 'pack': {
-      const packed = packAll({ ...(values.out ? { outDir: values.out } : {}), build: !values['no-build'], log });
+      const packed = packAll({
+        ...(values.out ? { outDir: values.out } : {}),
+        build: !values['no-build'],
+        log,
+      });
       console.log(`\n${packed.length} tarballs in ${values.out ?? 'dist-packages/'}`);
       return 0;
     }
@@ -45,8 +49,10 @@ async function main(): Promise<number> {
         const packed = packAll({ outDir: out, build: !values['no-build'], log });
         const results = await lintPacked(packed);
         for (const r of results) {
-          console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: publint ${r.publint.length === 0 ? 'clean' : ''}` +
-            `${r.publint.join('; ')}, attw ${r.attw === '' ? 'clean' : 'problems'}`);
+          console.log(
+            `${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: publint ${r.publint.length === 0 ? 'clean' : ''}` +
+              `${r.publint.join('; ')}, attw ${r.attw === '' ? 'clean' : 'problems'}`,
+          );
           if (r.attw !== '') console.log(r.attw);
         }
         return results.every((r) => r.ok) ? 0 : 1;
@@ -77,7 +83,9 @@ async function main(): Promise<number> {
       return 0;
     }
     default:
-      console.error('usage: tsx scripts/release.ts pack|lint|publish [--out DIR] [--no-build] [--registry URL --yes]');
+      console.error(
+        'usage: tsx scripts/release.ts pack|lint|publish [--out DIR] [--no-build] [--registry URL --yes]',
+      );
       return 2;
   }
 }

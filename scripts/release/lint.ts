@@ -38,20 +38,47 @@ export async function publintTarball(tarball: string): Promise<string[]> {
   return messages.map((m) => `${m.type}: ${formatMessage(m, pkg, { color: false }) ?? m.code}`);
 }
 
-/** attw over a tarball; the report text when it fails, '' when clean. */
+/** attw's problem kinds this project accepts (`cjs-resolves-to-esm` on the command line), with the reason above. */
+const ATTW_IGNORED_KINDS: ReadonlySet<string> = new Set(['CJSResolvesToESM']);
+
+/**
+ * attw over a tarball; '' when clean, else one line per problem. A package without types fails too (attw
+ * itself only notes it): every package here ships its own.
+ */
 export function attwTarball(tarball: string): string {
   const bin = join(repoRoot, 'node_modules', '.bin', 'attw');
+  const args = [
+    tarball,
+    '--no-definitely-typed',
+    '--format',
+    'json',
+    '--ignore-rules',
+    ...ATTW_IGNORED_RULES,
+  ];
+  let stdout: string;
   try {
-    execFileSync(
-      bin,
-      [tarball, '--no-definitely-typed', '--no-color', '--no-emoji', '--format', 'ascii', '--ignore-rules', ...ATTW_IGNORED_RULES],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    return '';
+    stdout = execFileSync(bin, args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch (error) {
+    // attw exits 1 when it found problems; the JSON report is on stdout all the same.
     const e = error as { stdout?: string; stderr?: string; message: string };
-    return `${e.stdout ?? ''}${e.stderr ?? ''}`.trim() || e.message;
+    if (!e.stdout) return `attw failed: ${e.stderr ?? e.message}`;
+    stdout = e.stdout;
   }
+  const report = JSON.parse(stdout) as {
+    analysis: { types: unknown };
+    problems?: Record<string, Array<{ kind: string; entrypoint?: string; resolutionKind?: string }>>;
+  };
+  if (report.analysis.types === false) return 'the package ships no types';
+  const lines: string[] = [];
+  for (const [kind, list] of Object.entries(report.problems ?? {})) {
+    if (ATTW_IGNORED_KINDS.has(kind)) continue;
+    for (const p of list) lines.push(`${kind} at ${p.entrypoint ?? '?'} (${p.resolutionKind ?? 'any'})`);
+  }
+  return lines.join('\n');
 }
 
 /** Lints every packed package. */
@@ -60,7 +87,12 @@ export async function lintPacked(packed: readonly PackedPackage[]): Promise<Pack
   for (const p of packed) {
     const publintMessages = await publintTarball(p.tarball);
     const attw = attwTarball(p.tarball);
-    results.push({ name: p.name, publint: publintMessages, attw, ok: publintMessages.length === 0 && attw === '' });
+    results.push({
+      name: p.name,
+      publint: publintMessages,
+      attw,
+      ok: publintMessages.length === 0 && attw === '',
+    });
   }
   return results;
 }

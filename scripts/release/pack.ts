@@ -53,12 +53,19 @@ export function tarFile(tarball: string, entry: string): string {
 }
 
 /** Why a packed tarball is not fit to ship; empty when it is. */
-export function tarballProblems(pkg: WorkspacePackage, files: readonly string[], packedManifest: string): string[] {
+export function tarballProblems(
+  pkg: WorkspacePackage,
+  files: readonly string[],
+  packedManifest: string,
+): string[] {
   const problems: string[] = [];
   for (const file of files) {
-    if (!ALLOWED_ENTRY.test(file)) problems.push(`${file}: only dist/, README.md, CHANGELOG.md and LICENSE ship`);
+    if (!ALLOWED_ENTRY.test(file))
+      problems.push(`${file}: only dist/, README.md, CHANGELOG.md and LICENSE ship`);
     else if (file.startsWith('dist/') && FORBIDDEN_IN_DIST.test(file)) {
-      problems.push(`${file}: build leftover; exclude it in "files" ("!dist/**/*.map", "!dist/.tsbuildinfo")`);
+      problems.push(
+        `${file}: build leftover; exclude it in "files" ("!dist/**/*.map", "!dist/.tsbuildinfo")`,
+      );
     }
   }
   for (const required of ['package.json', 'README.md', 'LICENSE']) {
@@ -67,7 +74,8 @@ export function tarballProblems(pkg: WorkspacePackage, files: readonly string[],
   if (existsSync(join(pkg.dir, 'CHANGELOG.md')) && !files.includes('CHANGELOG.md')) {
     problems.push('CHANGELOG.md exists but is not packed: add it to "files"');
   }
-  if (!files.some((f) => f.startsWith('dist/') && f.endsWith('.js'))) problems.push('no dist/*.js: not built?');
+  if (!files.some((f) => f.startsWith('dist/') && f.endsWith('.js')))
+    problems.push('no dist/*.js: not built?');
   if (packedManifest.includes('workspace:')) problems.push('package.json still holds a workspace: range');
   return problems;
 }
@@ -86,8 +94,19 @@ export function packAll(options: PackOptions = {}): PackedPackage[] {
     log(`build: ${packages.map((p) => p.name).join(', ')}`);
     execFileSync(
       'pnpm',
-      ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only', ...packages.map((p) => `--filter=${p.name}`)],
-      { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } },
+      [
+        'exec',
+        'turbo',
+        'run',
+        'build',
+        '--output-logs=errors-only',
+        ...packages.map((p) => `--filter=${p.name}`),
+      ],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+      },
     );
   }
 
@@ -105,7 +124,8 @@ export function packAll(options: PackOptions = {}): PackedPackage[] {
     const files = tarEntries(tarball).map((entry) => entry.replace(/^package\//, ''));
     const manifestText = tarFile(tarball, 'package/package.json');
     const problems = tarballProblems(pkg, files, manifestText);
-    if (problems.length > 0) throw new Error(`${pkg.name}: tarball not fit to ship:\n  ${problems.join('\n  ')}`);
+    if (problems.length > 0)
+      throw new Error(`${pkg.name}: tarball not fit to ship:\n  ${problems.join('\n  ')}`);
     const manifest = JSON.parse(manifestText) as { dependencies?: Record<string, string> };
     packed.push({
       name: pkg.name,

@@ -7,12 +7,28 @@
  *    (`workspace:^` becomes `^0.x.y`).
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tarFile } from '../../../scripts/release/pack.js';
-import { listPublicPackages, listWorkspacePackages, repoRoot, tarballName, workspaceClosure } from '../../../scripts/release/workspace.js';
+import {
+  listPublicPackages,
+  listWorkspacePackages,
+  repoRoot,
+  tarballName,
+  workspaceClosure,
+} from '../../../scripts/release/workspace.js';
 
 const copies: string[] = [];
 afterAll(() => {
@@ -23,7 +39,10 @@ afterAll(() => {
 function copyRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mesh-changesets-'));
   copies.push(dir);
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repoRoot, encoding: 'utf8' })
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  })
     .split('\0')
     .filter((f) => f !== '' && existsSync(join(repoRoot, f)));
   for (const f of files) {
@@ -113,10 +132,15 @@ describe('changesets flow on a copy of the repository', () => {
     };
     expect(after['@mesh/crypto-core']).toBe(minor(before['@mesh/crypto-core']!));
     expect(changelog(dir, 'packages/crypto-core')).toMatch(
-      new RegExp(`## ${after['@mesh/crypto-core']!.replace(/\./g, '\\.')}\\n\\n### Minor Changes\\n\\n- Release flow test: a new primitive\\.`),
+      new RegExp(
+        `## ${after['@mesh/crypto-core']!.replace(/\./g, '\\.')}\\n\\n### Minor Changes\\n\\n- Release flow test: a new primitive\\.`,
+      ),
     );
     const dependents = listPublicPackages(dir)
-      .filter((p) => p.name !== '@mesh/crypto-core' && workspaceClosure(p.name, workspace).includes('@mesh/crypto-core'))
+      .filter(
+        (p) =>
+          p.name !== '@mesh/crypto-core' && workspaceClosure(p.name, workspace).includes('@mesh/crypto-core'),
+      )
       .map((p) => p.name);
     expect(dependents).toEqual(expect.arrayContaining(['@mesh/keys', '@mesh/encryption']));
     for (const name of dependents) {
@@ -131,7 +155,10 @@ describe('changesets flow on a copy of the repository', () => {
       expect(changelog(dir, workspace.find((p) => p.name === name)!.relDir)).toBeUndefined();
     }
     console.log(
-      `crypto-core minor: ${Object.keys(after).filter((n) => after[n] !== before[n]).map((n) => `${n} ${before[n]} -> ${after[n]}`).join(', ')}`,
+      `crypto-core minor: ${Object.keys(after)
+        .filter((n) => after[n] !== before[n])
+        .map((n) => `${n} ${before[n]} -> ${after[n]}`)
+        .join(', ')}`,
     );
 
     // Pack the dependent as a release would: its tarball names the new version, not workspace:^. The link
@@ -141,7 +168,9 @@ describe('changesets flow on a copy of the repository', () => {
     symlinkSync(join(dir, 'packages/crypto-core'), join(keysDir, 'node_modules/@mesh/crypto-core'), 'dir');
     const out = join(dir, 'out');
     execFileSync('pnpm', ['pack', '--pack-destination', out], { cwd: keysDir, stdio: 'ignore' });
-    const manifest = JSON.parse(tarFile(join(out, tarballName('@mesh/keys', after['@mesh/keys']!)), 'package/package.json')) as {
+    const manifest = JSON.parse(
+      tarFile(join(out, tarballName('@mesh/keys', after['@mesh/keys']!)), 'package/package.json'),
+    ) as {
       version: string;
       dependencies: Record<string, string>;
     };

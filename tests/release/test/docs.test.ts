@@ -21,13 +21,21 @@ import { markdownFiles } from './helpers/markdown.js';
 const workspace = listWorkspacePackages();
 const names = new Set(workspace.map((p) => p.name));
 const planned = new Set(
-  Object.keys((JSON.parse(readFileSync(join(repoRoot, 'tests/release/planned.json'), 'utf8')) as { names: object }).names),
+  Object.keys(
+    (JSON.parse(readFileSync(join(repoRoot, 'tests/release/planned.json'), 'utf8')) as { names: object })
+      .names,
+  ),
 );
 const rootScripts = new Set(
-  Object.keys((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: object }).scripts),
+  Object.keys(
+    (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: object }).scripts,
+  ),
 );
 const declaredDeps = new Set<string>();
-for (const manifestPath of [join(repoRoot, 'package.json'), ...workspace.map((p) => join(p.dir, 'package.json'))]) {
+for (const manifestPath of [
+  join(repoRoot, 'package.json'),
+  ...workspace.map((p) => join(p.dir, 'package.json')),
+]) {
   const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
   for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies']) {
     for (const d of Object.keys((m[field] as Record<string, string> | undefined) ?? {})) declaredDeps.add(d);
@@ -35,10 +43,44 @@ for (const manifestPath of [join(repoRoot, 'package.json'), ...workspace.map((p)
 }
 /** pnpm's own commands (not scripts). */
 const PNPM_COMMANDS = new Set([
-  'add', 'audit', 'bin', 'config', 'create', 'dedupe', 'deploy', 'dlx', 'env', 'exec', 'fetch', 'i', 'import',
-  'init', 'install', 'licenses', 'link', 'list', 'ls', 'outdated', 'pack', 'patch', 'prune', 'publish', 'rebuild',
-  'remove', 'root', 'run', 'setup', 'store', 'unlink', 'update', 'up', 'why',
+  'add',
+  'audit',
+  'bin',
+  'config',
+  'create',
+  'dedupe',
+  'deploy',
+  'dlx',
+  'env',
+  'exec',
+  'fetch',
+  'i',
+  'import',
+  'init',
+  'install',
+  'licenses',
+  'link',
+  'list',
+  'ls',
+  'outdated',
+  'pack',
+  'patch',
+  'prune',
+  'publish',
+  'rebuild',
+  'remove',
+  'root',
+  'run',
+  'setup',
+  'store',
+  'unlink',
+  'update',
+  'up',
+  'why',
 ]);
+
+/** pnpm's own commands that win over a script of the same name (`pnpm docs` opens a homepage). */
+const SHADOWED = new Set(['docs', 'home', 'help', 'version']);
 
 const files = markdownFiles(repoRoot).filter((f) => !f.includes('/data/') && existsSync(join(repoRoot, f)));
 const texts = files.map((file) => ({ file, text: readFileSync(join(repoRoot, file), 'utf8') }));
@@ -94,7 +136,9 @@ describe('documentation names only what exists', () => {
         }
       }
       for (const code of codeOf(text)) {
-        for (const m of code.matchAll(/(?<![\w./-])((?:apps|packages|docs|scripts|tests|\.ci|\.changeset)\/[\w./-]*)/g)) {
+        for (const m of code.matchAll(
+          /(?<![\w./-])((?:apps|packages|docs|scripts|tests|\.ci|\.changeset)\/[\w./-]*)/g,
+        )) {
           const path = m[1]!.replace(/[.:]+$/, '').replace(/\/$/, '');
           if (path.includes('*')) continue;
           const top = path.split('/').slice(0, 2).join('/');
@@ -131,6 +175,10 @@ describe('documentation names only what exists', () => {
             } else if (!PNPM_COMMANDS.has(command) && !(command in (pkg.manifest.scripts ?? {}))) {
               bad.push(`${file}: pnpm --filter ${target} ${command}: no such script`);
             }
+          } else if (SHADOWED.has(command) && words[0] !== 'run') {
+            bad.push(
+              `${file}: pnpm ${command} runs pnpm's own command, not the script: write pnpm run ${command}`,
+            );
           } else if (!PNPM_COMMANDS.has(command) && !rootScripts.has(command)) {
             bad.push(`${file}: pnpm ${command}: no such root script`);
           }
@@ -150,7 +198,8 @@ describe('documentation names only what exists', () => {
           const name = dep[1]!;
           if (name.startsWith('@mesh/') || !/^(@[a-z0-9-]+\/)?[a-z0-9][a-z0-9._-]*$/.test(name)) continue;
           const bare = name.replace(/^node:/, '');
-          if (!declaredDeps.has(name) && !builtinModules.includes(bare)) bad.push(`${file}:${lineOf(text, m.index)} ${name}`);
+          if (!declaredDeps.has(name) && !builtinModules.includes(bare))
+            bad.push(`${file}:${lineOf(text, m.index)} ${name}`);
         }
       }
     }
@@ -161,10 +210,17 @@ describe('documentation names only what exists', () => {
 describe('no reference to a design document outside the repository', () => {
   it('no file cites a design section except as docs/DESIGN.md, nor a path outside the repository', () => {
     // Assembled so that this file does not match itself.
-    const patterns = [['(^|[^/])', 'DESIGN', '(\\.md)?', ' ?(§|section)'].join(''), ['shared', '/DESIGN'].join(''), ['/work', '/'].join('')];
+    const patterns = [
+      ['(^|[^/])', 'DESIGN', '(\\.md)?', ' ?(§|section)'].join(''),
+      ['shared', '/DESIGN'].join(''),
+      ['/work', '/'].join(''),
+    ];
     const hits: string[] = [];
     for (const pattern of patterns) {
-      const r = spawnSync('git', ['grep', '-nIiE', pattern, '--', '.', ':!pnpm-lock.yaml'], { cwd: repoRoot, encoding: 'utf8' });
+      const r = spawnSync('git', ['grep', '-nIiE', pattern, '--', '.', ':!pnpm-lock.yaml'], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+      });
       expect(r.status === 0 || r.status === 1, r.stderr).toBe(true);
       hits.push(...r.stdout.split('\n').filter(Boolean));
     }

@@ -70,7 +70,10 @@ describe('every public package installs alone from its tarballs and runs its REA
 
       // The README's own install line is what installs the package (no install of our own).
       const install = blocks.find((b) => kindOf(b) === 'sh' && b.code.includes('./dist-packages/'));
-      expect(install, `${readme}: an \`sh\` block installing from ./dist-packages/ (see docs/RELEASING.md)`).toBeDefined();
+      expect(
+        install,
+        `${readme}: an \`sh\` block installing from ./dist-packages/ (see docs/RELEASING.md)`,
+      ).toBeDefined();
       expect(
         blocks.some((b) => b.flags.includes('commonjs')),
         `${readme}: a \`js commonjs\` block showing require()`,
@@ -91,7 +94,10 @@ describe('every public package installs alone from its tarballs and runs its REA
           if (kindOf(block) !== 'sh') {
             expect(run.stdout.trim(), `${block.file}:${block.line} prints nothing`).not.toBe('');
             for (const text of expectedOutputs(block)) {
-              expect(run.stdout, `${block.file}:${block.line} says it prints ${JSON.stringify(text)}`).toContain(text);
+              expect(
+                run.stdout,
+                `${block.file}:${block.line} says it prints ${JSON.stringify(text)}`,
+              ).toContain(text);
             }
           }
         }
@@ -133,10 +139,16 @@ import(${JSON.stringify(pkg.name)}).then((esm) => {
       expect(cjs.stderr).not.toMatch(/ExperimentalWarning|ERR_REQUIRE_ESM/);
 
       // The tarball: only what ships.
-      expect(tarball.files.filter((f) => !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+)$/.test(f))).toEqual([]);
-      expect(tarFile(tarball.tarball, 'package/LICENSE')).toBe(readFileSync(join(repoRoot, 'LICENSE'), 'utf8'));
+      expect(
+        tarball.files.filter((f) => !/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+)$/.test(f)),
+      ).toEqual([]);
+      expect(tarFile(tarball.tarball, 'package/LICENSE')).toBe(
+        readFileSync(join(repoRoot, 'LICENSE'), 'utf8'),
+      );
       expect(tarball.files.some((f) => f.endsWith('.map') || f.endsWith('.tsbuildinfo'))).toBe(false);
-      console.log(`${pkg.name} tarball: ${tarball.files.length} files; dependencies ${JSON.stringify(tarball.dependencies)}`);
+      console.log(
+        `${pkg.name} tarball: ${tarball.files.length} files; dependencies ${JSON.stringify(tarball.dependencies)}`,
+      );
     });
   }
 });

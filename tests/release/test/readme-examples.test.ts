@@ -50,17 +50,21 @@ describe('README code blocks', () => {
   });
 
   const inRepo = all.filter((b) => isRunnable(b) && !publicReadmes.has(b.file));
-  it.each(inRepo.map((b) => [`${b.file}:${b.line}`, b] as const))('%s runs and prints what it shows', async (_, block) => {
-    const env: Record<string, string> = {};
-    if (block.flags.includes('needs-etcd')) {
-      const etcd = await startEtcd();
-      etcds.push(etcd);
-      env.MESH_ETCD_ENDPOINTS = etcd.endpoint;
-    }
-    const cwd = join(repoRoot, dirname(block.file));
-    const run = await runBlock(block, cwd, consumerEnv(env), block.line);
-    expect(run.code, describeRun(block, run)).toBe(0);
-    if (kindOf(block) !== 'sh') expect(run.stdout.trim(), `${block.file}:${block.line} prints nothing`).not.toBe('');
-    for (const text of expectedOutputs(block)) expect(run.stdout).toContain(text);
-  });
+  it.each(inRepo.map((b) => [`${b.file}:${b.line}`, b] as const))(
+    '%s runs and prints what it shows',
+    async (_, block) => {
+      const env: Record<string, string> = {};
+      if (block.flags.includes('needs-etcd')) {
+        const etcd = await startEtcd();
+        etcds.push(etcd);
+        env.MESH_ETCD_ENDPOINTS = etcd.endpoint;
+      }
+      const cwd = join(repoRoot, dirname(block.file));
+      const run = await runBlock(block, cwd, consumerEnv(env), block.line);
+      expect(run.code, describeRun(block, run)).toBe(0);
+      if (kindOf(block) !== 'sh')
+        expect(run.stdout.trim(), `${block.file}:${block.line} prints nothing`).not.toBe('');
+      for (const text of expectedOutputs(block)) expect(run.stdout).toContain(text);
+    },
+  );
 });

@@ -20,7 +20,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Languages whose blocks are examples (run or marked not to). */
-export const EXAMPLE_LANGUAGES: ReadonlySet<string> = new Set(['ts', 'typescript', 'js', 'javascript', 'sh', 'bash', 'shell']);
+export const EXAMPLE_LANGUAGES: ReadonlySet<string> = new Set([
+  'ts',
+  'typescript',
+  'js',
+  'javascript',
+  'sh',
+  'bash',
+  'shell',
+]);
 /** The words a block may carry after its language. */
 export const BLOCK_FLAGS: ReadonlySet<string> = new Set(['fragment', 'no-run', 'commonjs', 'needs-etcd']);
 
@@ -68,7 +76,14 @@ export function extractBlocks(file: string, text: string): CodeBlock[] {
     const body: string[] = [];
     let j = i + 1;
     while (j < lines.length && !lines[j]!.trim().startsWith(fence)) body.push(lines[j++]!);
-    blocks.push({ file, line: i + 1, lang: lang.toLowerCase(), flags, code: `${body.join('\n')}\n`, heading });
+    blocks.push({
+      file,
+      line: i + 1,
+      lang: lang.toLowerCase(),
+      flags,
+      code: `${body.join('\n')}\n`,
+      heading,
+    });
     i = j;
   }
   return blocks;

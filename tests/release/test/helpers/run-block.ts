@@ -25,7 +25,11 @@ export function runCommand(
   options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
 ): Promise<BlockRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -47,7 +51,12 @@ export function runCommand(
 }
 
 /** Runs `block` in `cwd` with `env`; the temporary file it needs is removed afterwards. */
-export async function runBlock(block: CodeBlock, cwd: string, env: NodeJS.ProcessEnv, index: number): Promise<BlockRun> {
+export async function runBlock(
+  block: CodeBlock,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  index: number,
+): Promise<BlockRun> {
   const kind = kindOf(block);
   const base = `.readme-example-${index}`;
   let file: string;
