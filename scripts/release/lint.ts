@@ -9,16 +9,12 @@
  *
  * @module
  */
-import { execFileSync } from 'node:child_process';
+
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { checkPackage, createPackageFromTarballData } from '@arethetypeswrong/core';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import type { PackedPackage } from './pack.js';
-import { repoRoot } from './workspace.js';
-
-/** attw rules this project accepts, with the reason above. */
-export const ATTW_IGNORED_RULES: readonly string[] = ['cjs-resolves-to-esm'];
 
 /** The outcome for one tarball. */
 export interface PackageLintResult {
@@ -38,47 +34,28 @@ export async function publintTarball(tarball: string): Promise<string[]> {
   return messages.map((m) => `${m.type}: ${formatMessage(m, pkg, { color: false }) ?? m.code}`);
 }
 
-/** attw's problem kinds this project accepts (`cjs-resolves-to-esm` on the command line), with the reason above. */
+/**
+ * attw's problem kinds this project accepts, reason above. The same check by hand:
+ * `pnpm exec attw dist-packages/<tarball> --ignore-rules cjs-resolves-to-esm`.
+ */
 const ATTW_IGNORED_KINDS: ReadonlySet<string> = new Set(['CJSResolvesToESM']);
 
 /**
- * attw over a tarball; '' when clean, else one line per problem. A package without types fails too (attw
- * itself only notes it): every package here ships its own.
+ * Are the Types Wrong over a tarball, in process (the engine of the `attw` CLI, same version, without a
+ * TypeScript start-up per package); '' when clean, else one line per problem. A package without types
+ * fails too (attw itself only notes it): every package here ships its own. No @types lookup on the network.
  */
-export function attwTarball(tarball: string): string {
-  const bin = join(repoRoot, 'node_modules', '.bin', 'attw');
-  const args = [
-    tarball,
-    '--no-definitely-typed',
-    '--format',
-    'json',
-    '--ignore-rules',
-    ...ATTW_IGNORED_RULES,
-  ];
-  let stdout: string;
-  try {
-    stdout = execFileSync(bin, args, {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  } catch (error) {
-    // attw exits 1 when it found problems; the JSON report is on stdout all the same.
-    const e = error as { stdout?: string; stderr?: string; message: string };
-    if (!e.stdout) return `attw failed: ${e.stderr ?? e.message}`;
-    stdout = e.stdout;
-  }
-  const report = JSON.parse(stdout) as {
-    analysis: { types: unknown };
-    problems?: Record<string, Array<{ kind: string; entrypoint?: string; resolutionKind?: string }>>;
-  };
-  if (report.analysis.types === false) return 'the package ships no types';
-  const lines: string[] = [];
-  for (const [kind, list] of Object.entries(report.problems ?? {})) {
-    if (ATTW_IGNORED_KINDS.has(kind)) continue;
-    for (const p of list) lines.push(`${kind} at ${p.entrypoint ?? '?'} (${p.resolutionKind ?? 'any'})`);
-  }
-  return lines.join('\n');
+export async function attwTarball(tarball: string): Promise<string> {
+  const bytes = readFileSync(tarball);
+  const analysis = await checkPackage(createPackageFromTarballData(new Uint8Array(bytes)));
+  if (!analysis.types) return 'the package ships no types';
+  return analysis.problems
+    .filter((p) => !ATTW_IGNORED_KINDS.has(p.kind))
+    .map((p) => {
+      const where = p as { entrypoint?: string; resolutionKind?: string; fileName?: string };
+      return `${p.kind} at ${where.entrypoint ?? where.fileName ?? '?'} (${where.resolutionKind ?? 'any'})`;
+    })
+    .join('\n');
 }
 
 /** Lints every packed package. */
@@ -86,7 +63,7 @@ export async function lintPacked(packed: readonly PackedPackage[]): Promise<Pack
   const results: PackageLintResult[] = [];
   for (const p of packed) {
     const publintMessages = await publintTarball(p.tarball);
-    const attw = attwTarball(p.tarball);
+    const attw = await attwTarball(p.tarball);
     results.push({
       name: p.name,
       publint: publintMessages,

@@ -208,7 +208,7 @@ describe('documentation names only what exists', () => {
 });
 
 describe('no reference to a design document outside the repository', () => {
-  it('no file cites a design section except as docs/DESIGN.md, nor a path outside the repository', () => {
+  it('no file cites the design document except as docs/DESIGN.md, nor a path outside the repository', () => {
     // Assembled so that this file does not match itself.
     const patterns = [
       ['(^|[^/])', 'DESIGN', '(\\.md)?', ' ?(§|section)'].join(''),
