@@ -3,7 +3,7 @@
  *
  *   pnpm release:pack                         build, then pack every public package into dist-packages/
  *   pnpm lint:packages                        pack into a temporary folder, then publint + attw each tarball
- *   pnpm release:publish --registry URL       dry run: what would be published where (nothing is sent)
+ *   pnpm release:publish --registry URL       dry run (npm publish --dry-run): what would be published, nothing sent
  *   pnpm release:publish --registry URL --yes publish the tarballs in dist-packages/, lowest layer first
  *
  * docs/RELEASING.md describes the whole flow (changesets, versioning, packing, publishing).
@@ -15,7 +15,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { lintPacked } from './release/lint.js';
 import { packAll, readPacked } from './release/pack.js';
 import { dependencyOrder, listPublicPackages } from './release/workspace.js';
 
@@ -47,6 +46,8 @@ async function main(): Promise<number> {
       const out = mkdtempSync(join(tmpdir(), 'mesh-lint-packages-'));
       try {
         const packed = packAll({ outDir: out, build: !values['no-build'], log });
+        // Loaded here only: it brings in TypeScript (for Are the Types Wrong), which the other commands do not need.
+        const { lintPacked } = await import('./release/lint.js');
         const results = await lintPacked(packed);
         for (const r of results) {
           console.log(
@@ -73,11 +74,10 @@ async function main(): Promise<number> {
       for (const p of packed) {
         const args = ['publish', p.tarball, '--registry', values.registry, '--access', 'restricted'];
         if (values.tag) args.push('--tag', values.tag);
-        if (dryRun) {
-          console.log(`would run: npm ${args.join(' ')}`);
-          continue;
-        }
-        console.log(`npm ${args.join(' ')}`);
+        // A dry run is npm's own: it checks the tarball, reads the registry's existing versions, reports what
+        // it would send, and publishes nothing.
+        if (dryRun) args.push('--dry-run');
+        console.log(`${p.name}@${p.version}: npm ${args.join(' ')}`);
         execFileSync('npm', args, { stdio: 'inherit' });
       }
       return 0;
