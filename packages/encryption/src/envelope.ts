@@ -1,5 +1,5 @@
 /**
- * Mesh envelope v1: the binary header codec and the AES-256-GCM body (DESIGN §3, docs/FORMAT.md).
+ * Mesh envelope v1: the binary header codec and the AES-256-GCM body (docs/DESIGN.md §3, docs/FORMAT.md).
  *
  * ```
  * 0   u8   version = 0x01
@@ -93,7 +93,7 @@ export function algorithmName(id: number): AlgorithmName {
  * ```
  */
 export const FLAG_COMPRESSED = 0x01;
-/** Every flag bit this version defines; any other bit set is rejected (DESIGN §3). */
+/** Every flag bit this version defines; any other bit set is rejected (docs/DESIGN.md §3). */
 export const KNOWN_FLAGS = FLAG_COMPRESSED;
 
 /** GCM body overhead: nonce and tag. */
@@ -121,7 +121,7 @@ export function writeHeader(
   out[offset] = ENVELOPE_VERSION;
   out[offset + 1] = algorithm;
   out[offset + 2] = flags;
-  // u32 big-endian (DESIGN §3: "binary, big-endian")
+  // u32 big-endian (docs/DESIGN.md §3: "binary, big-endian")
   out[offset + 3] = keyId >>> 24;
   out[offset + 4] = (keyId >>> 16) & 0xff;
   out[offset + 5] = (keyId >>> 8) & 0xff;

@@ -1,5 +1,5 @@
 /**
- * `createEncryption(config)`: the one object teams configure once and use everywhere (DESIGN §8).
+ * `createEncryption(config)`: the one object teams configure once and use everywhere (docs/DESIGN.md §8).
  *
  * It composes the layers: keys (`@mesh/keys`) for acquisition and rotation, compression
  * (`@mesh/compression`) by policy before encryption, metrics (`@mesh/metrics`) for every operation, and the
@@ -627,7 +627,7 @@ class MeshEncryption implements Encryption {
     let sub = entry.byService.get(service.name);
     if (sub === undefined) {
       if (entry.byService.size >= DERIVED_CACHE_LIMIT) entry.byService.clear();
-      // DESIGN §4: per-service subkeys, HKDF-SHA256 with the service name as info.
+      // docs/DESIGN.md §4: per-service subkeys, HKDF-SHA256 with the service name as info.
       sub = deriveSubkey(key.material, service.name, 32);
       entry.byService.set(service.name, sub);
     }

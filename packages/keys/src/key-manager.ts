@@ -1,6 +1,6 @@
 /**
  * `KeyManager`: one keyring (one primary per algorithm plus previous keys), rotation by age, usage and hand,
- * retention, and change propagation through a {@link KeyStore} (DESIGN §4).
+ * retention, and change propagation through a {@link KeyStore} (docs/DESIGN.md §4).
  *
  * Consistency model. Every change is a compare-and-swap of the whole sealed document on its version: build
  * the next document from the current snapshot, CAS it, and on a conflict re-read and re-decide. Changes of
