@@ -5,7 +5,9 @@ with this process's rounds (A B A B) while both stay warm:
   {"cmd": "hello"}                              -> {"ok": true, "python": ..., "cryptography": ..., "openssl": ...}
   {"cmd": "round", "size": N, "slice_ms": T}    -> {"ok": true, "rates": {"aesgcm_encrypt": ops/s, ...}}
   {"cmd": "quit"}
-Every candidate runs in batches for T ms of wall-clock time; the rate is calls / elapsed wall-clock time.
+Every candidate runs in batches for T ms of this process's CPU time (time.process_time, as the Node side
+uses process.cpuUsage, so that being descheduled on a shared machine costs neither side); "rates" are
+calls per CPU second and "rates_wall" calls per wall-clock second of the same loop.
 A missing `cryptography` answers hello with {"ok": false, "error": ...}.
 """
 import json
@@ -35,19 +37,19 @@ def main() -> None:
         return prepared[size]
 
     def rate(fn, slice_s):
-        # Batches sized to ~0.2 ms so perf_counter reads are amortised; at least one call.
-        batch, t0 = 1, time.perf_counter()
+        # Batches sized to ~0.2 ms so clock reads are amortised; at least one call.
+        t0 = time.perf_counter()
         fn()
         once = max(time.perf_counter() - t0, 1e-7)
         batch = max(1, int(0.0002 / once))
-        calls, t0 = 0, time.perf_counter()
+        calls, t0, c0 = 0, time.perf_counter(), time.process_time()
         while True:
             for _ in range(batch):
                 fn()
             calls += batch
-            elapsed = time.perf_counter() - t0
-            if elapsed >= slice_s:
-                return calls / elapsed
+            cpu = time.process_time() - c0
+            if cpu >= slice_s:
+                return calls / cpu, calls / (time.perf_counter() - t0)
 
     for line in sys.stdin:
         msg = json.loads(line)
@@ -75,8 +77,10 @@ def main() -> None:
             ]
             shift = int(msg.get("round", 0)) % len(candidates)
             order = candidates[shift:] + candidates[:shift]
-            rates = {name: rate(fn, slice_s) for name, fn in order}
-            print(json.dumps({"ok": True, "rates": rates}), flush=True)
+            measured = {name: rate(fn, slice_s) for name, fn in order}
+            rates = {name: r[0] for name, r in measured.items()}
+            rates_wall = {name: r[1] for name, r in measured.items()}
+            print(json.dumps({"ok": True, "rates": rates, "rates_wall": rates_wall}), flush=True)
         elif cmd == "quit":
             return
         else:

@@ -35,7 +35,7 @@ import {
   runRsa,
   runStreaming,
 } from './suites/extras.js';
-import { runSymmetric } from './suites/symmetric.js';
+import { runSymmetric, type SymmetricRun } from './suites/symmetric.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SECTIONS = ['symmetric', 'compression', 'metrics', 'streaming', 'kdf', 'rsa'] as const;
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
     rsaBits: quick ? [2048] : [2048, 3072, 4096],
     log,
   };
-  let symmetric = {};
+  let symmetric: SymmetricRun = { cpu: {}, wall: {} };
   try {
     if (only.has('symmetric')) {
       log('symmetric: AES-256-GCM and Fernet against every peer');
@@ -184,7 +184,8 @@ async function main(): Promise<void> {
       'vega-lite': versionOf('vega-lite'),
     },
     plan: { sizes, rounds, sliceMs, streamBytes },
-    symmetric,
+    symmetric: symmetric.cpu,
+    symmetricWall: symmetric.wall,
     compression,
     metrics,
     streaming,

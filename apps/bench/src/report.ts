@@ -45,8 +45,9 @@ export function renderMarkdown(r: BenchResults): string {
     `Run ${r.createdAt} (${r.mode}, ${num(r.durationSeconds / 60, 1)} min, \`${r.command}\`) on ${String(r.machine.cpuModel)} ` +
       `(${String(r.machine.cpus)} CPUs, load ${String(r.machine.loadavgStart)} at start). Node ${v.node} (OpenSSL ${v.nodeOpenssl}), ` +
       `${v.opensslCli ?? 'no openssl CLI'}, Python ${v.python ?? 'absent'} with cryptography ${v.cryptography ?? 'absent'} ` +
-      `(${v.pythonOpenssl ?? '-'}). ${r.plan.rounds} interleaved rounds of ${r.plan.sliceMs} ms per candidate; ` +
-      'every figure is the median round with [lowest-highest round]; ratios are medians of per-round ratios.',
+      `(${v.pythonOpenssl ?? '-'}). ${r.plan.rounds} interleaved rounds of ${r.plan.sliceMs} ms of CPU time per candidate; ` +
+      'rates are per CPU second of the measuring process (Node, Python and openssl speed alike); every figure is the ' +
+      'median round with [lowest-highest round]; ratios are medians of per-round ratios.',
   );
 
   parts.push('### Targets\n');

@@ -20,8 +20,10 @@ export interface BenchResults {
   readonly machine: Record<string, unknown>;
   readonly versions: Record<string, string | undefined>;
   readonly plan: { sizes: number[]; rounds: number; sliceMs: number; streamBytes: number };
-  /** Per size (bytes, as a string key): per candidate `impl:op`, ops/s of each round. */
+  /** Per size (bytes, as a string key): per candidate `impl:op`, ops/s of CPU time in each round. */
   readonly symmetric: SymmetricResult;
+  /** The same loops' rates per wall-clock second (for reference; the report uses CPU time). */
+  readonly symmetricWall: SymmetricResult;
   readonly compression: CompressionResult[];
   /** 1 KiB facade encrypt/decrypt with the default, no-op and Prometheus collectors. */
   readonly metrics: RoundSamples;

@@ -73,18 +73,25 @@ export class PythonPeer {
     return peer;
   }
 
-  /** One Python round at `size` bytes: ops/s of each candidate. */
-  async round(size: number, sliceMs: number, round: number): Promise<Record<PythonCandidate, number>> {
+  /** One Python round at `size` bytes: ops/s of each candidate, per CPU second and per wall-clock second. */
+  async round(
+    size: number,
+    sliceMs: number,
+    round: number,
+  ): Promise<{ cpu: Record<PythonCandidate, number>; wall: Record<PythonCandidate, number> }> {
     this.#child.stdin.write(`${JSON.stringify({ cmd: 'round', size, slice_ms: sliceMs, round })}\n`);
     const next = await this.#lines.next();
     if (next.done) throw new Error('python peer exited');
     const reply = JSON.parse(next.value) as {
       ok: boolean;
       rates?: Record<PythonCandidate, number>;
+      rates_wall?: Record<PythonCandidate, number>;
       error?: string;
     };
-    if (!reply.ok || reply.rates === undefined) throw new Error(`python peer: ${reply.error ?? 'bad reply'}`);
-    return reply.rates;
+    if (!reply.ok || reply.rates === undefined || reply.rates_wall === undefined) {
+      throw new Error(`python peer: ${reply.error ?? 'bad reply'}`);
+    }
+    return { cpu: reply.rates, wall: reply.rates_wall };
   }
 
   /** Ends the process it started (by its own handle, never by name). */
