@@ -10,7 +10,10 @@
  *   charges to the wrong frame.)
  *
  * Options: `--ms N` CPU-profile loop length (default 3000), `--rounds N`, `--slice-ms N`, `--out DIR`,
- * `--label TEXT` (stored with the figures, e.g. "before" / "after").
+ * `--label TEXT` (stored with the figures, e.g. "before" / "after"), `--baseline DIR`: a built copy of another
+ * commit of this repository (e.g. `git archive <commit> | tar -x -C DIR`, then `pnpm install --offline` and
+ * `pnpm build` there), whose facade then runs in the same interleaved rounds, so before and after are
+ * compared on the same machine at the same moment.
  *
  * @module
  */
@@ -18,7 +21,7 @@ import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, randomF
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { aesGcmDecrypt, aesGcmEncryptInto, randomBytes as meshRandomBytes } from '@mesh/crypto-core';
 import { createEncryption } from '@mesh/encryption';
@@ -26,7 +29,7 @@ import { KeyManager, MemoryKeyStore } from '@mesh/keys';
 import { NoopCollector, PrometheusCollector } from '@mesh/metrics';
 import { Registry } from 'prom-client';
 import { type Candidate, runRounds } from './rounds.js';
-import { summarize } from './stats.js';
+import { ratioOf, type Summary, summarize } from './stats.js';
 import { payloadText } from './suites/symmetric.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -110,8 +113,19 @@ function rawEncrypt(key: Buffer, data: Uint8Array): Buffer {
   return Buffer.concat([iv, c.update(data), c.final(), c.getAuthTag()]);
 }
 
+/** The facade of another build of this repository (`--baseline DIR`), to time before and after side by side. */
+async function baselineFacade(dir: string) {
+  const mod = (await import(pathToFileURL(join(dir, 'packages/encryption/dist/index.js')).href)) as {
+    createEncryption: typeof createEncryption;
+  };
+  const metrics = (await import(pathToFileURL(join(dir, 'packages/metrics/dist/index.js')).href)) as {
+    NoopCollector: typeof NoopCollector;
+  };
+  return mod.createEncryption({ compression: false, metrics: new metrics.NoopCollector() });
+}
+
 /** Ladder rungs: each adds one layer of the facade's work to the one before. */
-async function ladder(rounds: number, sliceMs: number) {
+async function ladder(rounds: number, sliceMs: number, baselineDir: string | undefined) {
   const data = new Uint8Array(Buffer.from(payloadText(SIZE)));
   const key = randomBytes(32);
   const keyU8 = new Uint8Array(key);
@@ -206,12 +220,53 @@ async function ladder(rounds: number, sliceMs: number) {
     { id: 'd4', label: 'facade decrypt, NoopCollector', op: () => noop.decrypt(sealed) },
     { id: 'd5', label: 'facade decrypt, PrometheusCollector', op: () => prom.decrypt(sealedProm) },
   ];
+  const base = baselineDir === undefined ? undefined : await baselineFacade(baselineDir);
+  const token = await noop.fernet.encrypt(data);
+  rungs.push(
+    { id: 'f0', label: 'facade Fernet encrypt, NoopCollector', op: () => noop.fernet.encrypt(data) },
+    { id: 'f1', label: 'facade Fernet decrypt, NoopCollector', op: () => noop.fernet.decrypt(token) },
+  );
+  if (base !== undefined) {
+    const baseSealed = await base.encrypt(data);
+    const baseToken = await base.fernet.encrypt(data);
+    rungs.push(
+      { id: 'b-e6', label: 'baseline build: facade encrypt, NoopCollector', op: () => base.encrypt(data) },
+      {
+        id: 'b-d4',
+        label: 'baseline build: facade decrypt, NoopCollector',
+        op: () => base.decrypt(baseSealed),
+      },
+      { id: 'b-f0', label: 'baseline build: facade Fernet encrypt', op: () => base.fernet.encrypt(data) },
+      {
+        id: 'b-f1',
+        label: 'baseline build: facade Fernet decrypt',
+        op: () => base.fernet.decrypt(baseToken),
+      },
+    );
+  }
   const samples = await runRounds(rungs, { rounds, sliceMs });
-  await Promise.all([noop.close(), prom.close(), keys.close()]);
-  return rungs.map((r) => {
+  await Promise.all([noop.close(), prom.close(), keys.close(), base?.close()]);
+  const comparisons: { label: string; ratio: Summary }[] = [];
+  const pairs: [string, string, string][] = [
+    ['e6', 'e3', 'facade encrypt / raw node:crypto encrypt (calls per CPU second)'],
+    ['d4', 'd1', 'facade decrypt / raw node:crypto decrypt'],
+    ['e7', 'e6', 'Prometheus / no-op, encrypt'],
+    ['d5', 'd4', 'Prometheus / no-op, decrypt'],
+  ];
+  if (base !== undefined) {
+    pairs.push(
+      ['e6', 'b-e6', 'this build / baseline build: facade encrypt'],
+      ['d4', 'b-d4', 'this build / baseline build: facade decrypt'],
+      ['f0', 'b-f0', 'this build / baseline build: Fernet encrypt'],
+      ['f1', 'b-f1', 'this build / baseline build: Fernet decrypt'],
+    );
+  }
+  for (const [a, b, label] of pairs) comparisons.push({ label, ratio: ratioOf(samples[a]!, samples[b]!) });
+  const table = rungs.map((r) => {
     const s = summarize(samples[r.id]!.map((opsPerSec) => 1e6 / opsPerSec));
     return { id: r.id, label: r.label, usPerCall: s };
   });
+  return { rungs: table, comparisons };
 }
 
 async function main(): Promise<void> {
@@ -222,18 +277,31 @@ async function main(): Promise<void> {
       'slice-ms': { type: 'string', default: '150' },
       out: { type: 'string' },
       label: { type: 'string', default: 'current' },
+      baseline: { type: 'string' },
     },
   });
   const outDir = values.out ?? join(ROOT, 'bench/results');
   mkdirSync(outDir, { recursive: true });
-  const rungs = await ladder(Number(values.rounds), Number(values['slice-ms']));
+  const { rungs, comparisons } = await ladder(
+    Number(values.rounds),
+    Number(values['slice-ms']),
+    values.baseline,
+  );
   const profiles: Record<string, { fn: string; usPerCall: number; share: number }[]> = {};
   for (const which of ['encrypt', 'decrypt'] as const) {
     const { calls, profile } = await profiledLoop(which, Number(values.ms));
     profiles[which] = aggregate(profile, calls);
   }
   const label = values.label!;
-  const json = { label, createdAt: new Date().toISOString(), node: process.versions.node, rungs, profiles };
+  const json = {
+    label,
+    baseline: values.baseline,
+    createdAt: new Date().toISOString(),
+    node: process.versions.node,
+    rungs,
+    comparisons,
+    profiles,
+  };
   writeFileSync(join(outDir, `profile-${label}.json`), `${JSON.stringify(json, null, 1)}\n`);
   const lines = [
     `Per-call cost at 1 KiB (${label}), ${json.createdAt}, Node ${json.node}. Ladder: µs of CPU time per call, median of ${values.rounds} interleaved rounds [spread].`,
