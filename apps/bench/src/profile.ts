@@ -312,6 +312,15 @@ async function main(): Promise<void> {
       (r) =>
         `| ${r.label} | ${r.usPerCall.median.toFixed(2)} [${r.usPerCall.min.toFixed(2)}-${r.usPerCall.max.toFixed(2)}] |`,
     ),
+    '',
+    'Ratios of calls per CPU second in the same rounds, medians of per-round ratios [spread]:',
+    '',
+    '| comparison | ratio |',
+    '|---|---|',
+    ...comparisons.map(
+      (c) =>
+        `| ${c.label} | ${c.ratio.median.toFixed(2)}x [${c.ratio.min.toFixed(2)}-${c.ratio.max.toFixed(2)}] |`,
+    ),
   ];
   for (const [which, rows] of Object.entries(profiles)) {
     lines.push('', `CPU profile, facade ${which} loop: self time by function (top 18), µs per call`, '');
