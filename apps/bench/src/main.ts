@@ -13,6 +13,8 @@
  *   --no-python        do not start the Python peer
  *   --render           re-render latest.md and ratios.svg from the JSON in --out, measuring nothing
  *
+ * Without --out, the snapshot section of apps/bench/README.md is rewritten from the new results too.
+ *
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -60,9 +62,21 @@ function intOption(value: string | undefined, fallback: number, name: string): n
   return n;
 }
 
-async function writeReports(dir: string, results: BenchResults): Promise<void> {
-  await writeFile(join(dir, 'latest.md'), renderMarkdown(results));
+const README = join(ROOT, 'apps/bench/README.md');
+const BEGIN = '<!-- bench:snapshot:begin (written by pnpm bench) -->';
+const END = '<!-- bench:snapshot:end -->';
+
+async function writeReports(dir: string, results: BenchResults, updateReadme: boolean): Promise<void> {
+  const markdown = renderMarkdown(results);
+  await writeFile(join(dir, 'latest.md'), markdown);
   await writeFile(join(dir, 'ratios.svg'), await renderChart(results));
+  if (!updateReadme) return;
+  // The README shows the committed snapshot: a run into the default directory rewrites that section.
+  const readme = await readFile(README, 'utf8');
+  const a = readme.indexOf(BEGIN);
+  const b = readme.indexOf(END);
+  if (a < 0 || b < a) return;
+  await writeFile(README, `${readme.slice(0, a + BEGIN.length)}\n${markdown}${readme.slice(b)}`);
 }
 
 async function main(): Promise<void> {
@@ -84,7 +98,7 @@ async function main(): Promise<void> {
   await mkdir(outDir, { recursive: true });
   if (values.render) {
     const results = JSON.parse(await readFile(join(outDir, 'latest.json'), 'utf8')) as BenchResults;
-    await writeReports(outDir, results);
+    await writeReports(outDir, results, values.out === undefined);
     console.log(`re-rendered ${join(outDir, 'latest.md')} and ratios.svg`);
     return;
   }
@@ -194,7 +208,7 @@ async function main(): Promise<void> {
     absent,
   };
   await writeFile(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 1)}\n`);
-  await writeReports(outDir, results);
+  await writeReports(outDir, results, values.out === undefined);
   console.log(renderMarkdown(results));
   log(
     `wrote ${join(outDir, 'latest.json')}, latest.md, ratios.svg in ${results.durationSeconds.toFixed(0)} s`,
