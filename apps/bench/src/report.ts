@@ -158,12 +158,12 @@ export function renderMarkdown(r: BenchResults): string {
         ['measure', 'value'],
         [
           [
-            `one stream of ${num(s.totalBytes / (1024 * 1024 * 1024), 2)} GiB, encrypt`,
+            `one stream of ${num(s.totalBytes / (1024 * 1024 * 1024), 2)} GiB, encrypt (wall-clock)`,
             `${num(s.oneStream.mbPerSecond)} MB/s (${num(s.oneStream.seconds, 2)} s)`,
           ],
           ['peak RSS growth during it', `${num(s.peakRssGrowthBytes / (1024 * 1024), 1)} MiB`],
           [
-            'stream encrypt, 32 MiB slices',
+            'stream encrypt, 32 MiB slices (CPU time)',
             `${num(summarize(s.slices.stream).median)} MB/s [${num(summarize(s.slices.stream).min)}-${num(summarize(s.slices.stream).max)}]`,
           ],
           [
@@ -183,7 +183,7 @@ export function renderMarkdown(r: BenchResults): string {
       const p = summarize(r.kdf.pbkdf2Seconds);
       const h = summarize(r.kdf.cacheHitMicroseconds);
       rows.push([
-        `PBKDF2-HMAC-SHA256, ${num(r.kdf.iterations, 0)} iterations`,
+        `PBKDF2-HMAC-SHA256, ${num(r.kdf.iterations, 0)} iterations (CPU time)`,
         `${num(p.median, 3)} s [${num(p.min, 3)}-${num(p.max, 3)}]`,
       ]);
       rows.push(['PasswordKeyCache hit', `${num(h.median, 2)} µs [${num(h.min, 2)}-${num(h.max, 2)}]`]);
@@ -192,7 +192,7 @@ export function renderMarkdown(r: BenchResults): string {
       for (const [bits, secs] of Object.entries(r.rsa.keygenSeconds)) {
         const s = summarize(secs);
         rows.push([
-          `RSA key generation ${bits}`,
+          `RSA key generation ${bits} (CPU time)`,
           `${num(s.median, 3)} s [${num(s.min, 3)}-${num(s.max, 3)}]`,
         ]);
       }
