@@ -7,15 +7,24 @@
  *
  * Why not `proper-lockfile`: it detects a crashed holder only by lock age (at least 2 s), so every
  * SIGKILLed writer would stall the next one for seconds. Here a holder on this host whose pid no longer
- * exists is recognised at once; holders elsewhere (a shared volume) are considered stale after `staleMs`.
- * Before it commits, a writer checks its token is still in the lock file (see {@link FileLock.stillHeld}),
- * so even a wrongly broken lock makes the victim fail with ERR_KEYSTORE_UNAVAILABLE rather than lose an update.
+ * exists (or now belongs to another process: the record carries the process start time) is recognised at
+ * once.
+ *
+ * Breaking a lock must never let two writers commit. A check of the lock just before `rename` cannot close
+ * that window (the holder can stall between check and rename for any time), so the rule is instead: a lock
+ * is broken only when its holder cannot commit any more. On this host that is exactly "the holder process is
+ * gone": a live holder is never broken by age, however long it stalls (GC, swap, SIGSTOP); writers wait and
+ * time out with ERR_KEYSTORE_UNAVAILABLE instead. A holder on another host (a shared volume) cannot be
+ * checked; it renews its lock's mtime every `staleMs / 3` while it holds it, and is considered gone only
+ * when it has not renewed for `staleMs`. A holder on another host stalled for longer than `staleMs` is the
+ * one case left; it is documented (README, "Inter-process lock") and {@link FileLock.stillHeld} still stops
+ * it unless it stalls exactly between that check and its rename.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { readlinkSync } from 'node:fs';
-import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { link, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyStoreError } from './errors.js';
@@ -32,6 +41,10 @@ interface Owner {
   host: string;
   token: string;
   at: number;
+  /** Start time of the holder process (Linux `/proc/<pid>/stat` field 22), to tell a reused pid apart. */
+  start?: string;
+  /** The holder renews the lock file's mtime while it holds it: age counts from the last renewal. */
+  renews?: boolean;
 }
 
 /** Host identity: hostname plus PID namespace, so pids are only compared within one namespace. */
@@ -44,6 +57,19 @@ const HOST_ID = (() => {
   }
   return `${hostname()}|${ns}`;
 })();
+
+/** Start time of process `pid` in clock ticks since boot, or undefined where /proc is unavailable. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces and parentheses): state is field 3.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+const OWN_START = processStart(process.pid);
 
 function pidAlive(pid: number): boolean {
   try {
@@ -111,7 +137,14 @@ async function acquireFileLockOnce(
   deadline: number,
 ): Promise<FileLock> {
   const token = randomBytes(16).toString('hex');
-  const owner: Owner = { pid: process.pid, host: HOST_ID, token, at: Date.now() };
+  const owner: Owner = {
+    pid: process.pid,
+    host: HOST_ID,
+    token,
+    at: Date.now(),
+    renews: true,
+    ...(OWN_START !== undefined && { start: OWN_START }),
+  };
   const tmp = `${lockPath}.${token}.tmp`;
   const unavailable = (cause: unknown) =>
     new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `cannot take lock ${lockPath}`, { cause });
@@ -150,9 +183,23 @@ async function acquireFileLockOnce(
       return false;
     }
   };
+  // Renew the lock while held, so holders on other hosts can tell a live holder from a vanished one.
+  const renew = setInterval(
+    () => {
+      void stillHeld().then((held) => {
+        if (held) {
+          const now = new Date();
+          return utimes(lockPath, now, now).catch(() => {});
+        }
+      });
+    },
+    Math.max(10, Math.floor(options.staleMs / 3)),
+  );
+  renew.unref();
   return {
     stillHeld,
     release: async () => {
+      clearInterval(renew);
       if (await stillHeld()) await unlink(lockPath).catch(() => {});
     },
   };
@@ -180,11 +227,18 @@ async function inspect(
   } catch {
     owner = undefined;
   }
-  const age = Date.now() - (typeof owner?.at === 'number' ? owner.at : mtimeMs);
-  if (age > staleMs) return { kind: 'stale', ino };
-  if (owner && owner.host === HOST_ID && typeof owner.pid === 'number' && !pidAlive(owner.pid)) {
-    return { kind: 'stale', ino };
+  if (owner && owner.host === HOST_ID && typeof owner.pid === 'number') {
+    // On this host we can know: a live holder is never broken, however old its lock (see module doc).
+    if (!pidAlive(owner.pid)) return { kind: 'stale', ino };
+    if (typeof owner.start === 'string') {
+      const start = processStart(owner.pid);
+      if (start !== undefined && start !== owner.start) return { kind: 'stale', ino }; // pid reused
+    }
+    return { kind: 'held' };
   }
+  const since = owner?.renews === true ? mtimeMs : typeof owner?.at === 'number' ? owner.at : mtimeMs;
+  const age = Date.now() - since;
+  if (age > staleMs) return { kind: 'stale', ino };
   // An unreadable owner record (only after a power loss) is given a short grace period.
   if (!owner && age > 2_000) return { kind: 'stale', ino };
   return { kind: 'held' };

@@ -16,19 +16,34 @@
  * @module
  */
 import { type FSWatcher, watch as fsWatch, unwatchFile, watchFile } from 'node:fs';
-import { link, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { base64UrlEncode, randomBytes, sha256, utf8Encode } from '@mesh/crypto-core';
 import { fsyncDir, writeDurably } from './_atomic-file.js';
+import { BoundedReadError, readRegularFile } from './_bounded-read.js';
 import { acquireFileLock } from './_file-lock.js';
 import { KeyStoreError } from './errors.js';
 import { canonicalJson, documentToStore, parseStoredKeyring } from './keyring.js';
-import type { KeyStore, StoredKeyring } from './types.js';
+import { refuseCondition } from './store-conditions.js';
+import type { CompareAndSwapOptions, KeyStore, StoredKeyring } from './types.js';
 
 /** Format tag of the file wrapper around a keyring document. */
 export const KEYSTORE_FILE_FORMAT = 'mesh-keystore-file/v1';
-/** Files larger than this are rejected as corrupt without being read whole. */
+/** Default bound on a keyring file: larger files are rejected as corrupt, and never read past it. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+
+/** Payload of {@link FileKeyStoreOptions.onBackupServed}: the main copy was missing or damaged. */
+export interface BackupServedEvent {
+  /** The keyring file that could not be used. */
+  readonly path: string;
+  /** The `.bak` copy served instead. */
+  readonly backupPath: string;
+  /** Version of the keyring in the backup (older than the lost main copy if that held a newer one). */
+  readonly version: number;
+  /** What was wrong with the main copy (`ERR_KEYSTORE_CORRUPT`). */
+  readonly reason: KeyStoreError;
+}
 
 /** Options of {@link FileKeyStore}. */
 export interface FileKeyStoreOptions {
@@ -40,7 +55,15 @@ export interface FileKeyStoreOptions {
   lockStaleMs?: number;
   /** Poll interval when `fs.watch` is unavailable. Default 1000 ms. */
   pollIntervalMs?: number;
-  /** Called when the main copy is damaged and the `.bak` copy is served instead. */
+  /** Largest keyring file read, default 16 MiB; the read itself stops there (`stat` sizes are not trusted). */
+  maxFileBytes?: number;
+  /**
+   * Called each time the main copy is missing or damaged and the `.bak` copy is served instead. Without this
+   * option (and without `onCorrupt`) the store emits a process warning with code `MESH_KEYSTORE_BACKUP_SERVED`:
+   * a fallback is never silent.
+   */
+  onBackupServed?: (event: BackupServedEvent) => void;
+  /** Older form of `onBackupServed`: called with the reason only. */
   onCorrupt?: (error: KeyStoreError) => void;
 }
 
@@ -64,13 +87,15 @@ export class FileKeyStore implements KeyStore {
   readonly path: string;
   /** Absolute path of the last good copy. */
   readonly backupPath: string;
-  private readonly dir: string;
-  private readonly base: string;
-  private readonly lockPath: string;
-  private readonly options: Required<Omit<FileKeyStoreOptions, 'onCorrupt' | 'path'>>;
-  private readonly onCorrupt: ((error: KeyStoreError) => void) | undefined;
-  private readonly unwatchers = new Set<() => void>();
-  private closed = false;
+  readonly #dir: string;
+  readonly #base: string;
+  readonly #lockPath: string;
+  readonly #options: Required<Omit<FileKeyStoreOptions, 'onCorrupt' | 'onBackupServed' | 'path'>>;
+  readonly #onCorrupt: ((error: KeyStoreError) => void) | undefined;
+  readonly #onBackupServed: ((event: BackupServedEvent) => void) | undefined;
+  readonly #unwatchers = new Set<() => void>();
+  #closed = false;
+  #backupServed = 0;
 
   constructor(options: FileKeyStoreOptions) {
     if (typeof options?.path !== 'string' || options.path === '') {
@@ -78,20 +103,35 @@ export class FileKeyStore implements KeyStore {
     }
     this.path = resolve(options.path);
     this.backupPath = `${this.path}.bak`;
-    this.dir = dirname(this.path);
-    this.base = basename(this.path);
-    this.lockPath = `${this.path}.lock`;
-    this.options = {
+    this.#dir = dirname(this.path);
+    this.#base = basename(this.path);
+    this.#lockPath = `${this.path}.lock`;
+    this.#options = {
       lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
       lockStaleMs: options.lockStaleMs ?? 30_000,
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
+      maxFileBytes: options.maxFileBytes ?? MAX_FILE_BYTES,
     };
-    this.onCorrupt = options.onCorrupt;
+    if (!Number.isSafeInteger(this.#options.maxFileBytes) || this.#options.maxFileBytes < 1) {
+      throw new KeyStoreError('ERR_CONFIG_INVALID', 'maxFileBytes must be a positive integer');
+    }
+    this.#onCorrupt = options.onCorrupt;
+    this.#onBackupServed = options.onBackupServed;
+  }
+
+  /** How many times this store served the `.bak` copy because the main copy was missing or damaged. */
+  get backupServedCount(): number {
+    return this.#backupServed;
+  }
+
+  /** Where keyring `name` lives, for operator messages: the file path. */
+  location(_name: string): string {
+    return this.path;
   }
 
   async load(name: string): Promise<StoredKeyring | undefined> {
-    this.checkOpen();
-    const doc = await this.readCurrent();
+    this.#checkOpen();
+    const doc = await this.#readCurrent();
     if (doc && doc.name !== name) {
       throw new KeyStoreError(
         'ERR_CONFIG_INVALID',
@@ -105,26 +145,28 @@ export class FileKeyStore implements KeyStore {
     name: string,
     expectedVersion: number | undefined,
     next: StoredKeyring,
+    options?: CompareAndSwapOptions,
   ): Promise<boolean> {
-    this.checkOpen();
+    this.#checkOpen();
+    refuseCondition('FileKeyStore', options);
     const doc = documentToStore(name, next);
     const text = serialize(doc);
-    await this.ensureDir();
-    const lock = await acquireFileLock(this.lockPath, {
-      timeoutMs: this.options.lockTimeoutMs,
-      staleMs: this.options.lockStaleMs,
+    await this.#ensureDir();
+    const lock = await acquireFileLock(this.#lockPath, {
+      timeoutMs: this.#options.lockTimeoutMs,
+      staleMs: this.#options.lockStaleMs,
     });
     try {
-      await this.removeLeftovers();
-      const main = await readCopy(this.path);
-      const current = main.kind === 'ok' ? main.doc : await this.fallback(main);
+      await this.#removeLeftovers();
+      const main = await readCopy(this.path, this.#options.maxFileBytes);
+      const current = main.kind === 'ok' ? main.doc : await this.#fallback(main);
       if (current && current.name !== name) {
         throw new KeyStoreError('ERR_CONFIG_INVALID', `${this.path} holds keyring '${current.name}'`);
       }
       if (current?.version !== expectedVersion) return false;
 
       const token = base64UrlEncode(randomBytes(9));
-      const tmp = join(this.dir, `${this.base}.tmp-${token}`);
+      const tmp = join(this.#dir, `${this.#base}.tmp-${token}`);
       try {
         await writeDurably(tmp, text, 0o600);
       } catch (e) {
@@ -133,19 +175,19 @@ export class FileKeyStore implements KeyStore {
       try {
         if (main.kind === 'ok') {
           // Keep the last good copy: a second name for the current inode, then an atomic rename.
-          const bakTmp = join(this.dir, `${this.base}.bak.tmp-${token}`);
+          const bakTmp = join(this.#dir, `${this.#base}.bak.tmp-${token}`);
           await link(this.path, bakTmp);
           await rename(bakTmp, this.backupPath);
         }
         if (!(await lock.stillHeld())) {
-          throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `lost lock ${this.lockPath} before commit`);
+          throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `lost lock ${this.#lockPath} before commit`);
         }
         await rename(tmp, this.path);
       } catch (e) {
         await unlink(tmp).catch(() => {});
         throw e instanceof KeyStoreError ? e : unavailable(`cannot write ${this.path}`, e);
       }
-      await fsyncDir(this.dir);
+      await fsyncDir(this.#dir);
       return true;
     } finally {
       await lock.release();
@@ -157,50 +199,65 @@ export class FileKeyStore implements KeyStore {
    * unsupported, polls with `fs.watchFile` every `pollIntervalMs`. Watchers do not keep the process alive.
    */
   watch(_name: string, onChange: () => void): () => void {
-    this.checkOpen();
+    this.#checkOpen();
     let stop: () => void;
     let watcher: FSWatcher | undefined;
     try {
-      watcher = fsWatch(this.dir, { persistent: false }, (_event, file) => {
-        if (file === null || file === this.base) onChange();
+      watcher = fsWatch(this.#dir, { persistent: false }, (_event, file) => {
+        if (file === null || file === this.#base) onChange();
       });
       watcher.on('error', () => {});
       stop = () => watcher?.close();
     } catch {
       const listener = () => onChange();
-      watchFile(this.path, { persistent: false, interval: this.options.pollIntervalMs }, listener);
+      watchFile(this.path, { persistent: false, interval: this.#options.pollIntervalMs }, listener);
       stop = () => unwatchFile(this.path, listener);
     }
     const unsubscribe = () => {
-      if (this.unwatchers.delete(unsubscribe)) stop();
+      if (this.#unwatchers.delete(unsubscribe)) stop();
     };
-    this.unwatchers.add(unsubscribe);
+    this.#unwatchers.add(unsubscribe);
     return unsubscribe;
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    for (const u of [...this.unwatchers]) u();
+    this.#closed = true;
+    for (const u of [...this.#unwatchers]) u();
   }
 
-  private checkOpen(): void {
-    if (this.closed) throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', 'key store is closed');
+  #checkOpen(): void {
+    if (this.#closed) throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', 'key store is closed');
   }
 
-  private async readCurrent(): Promise<StoredKeyring | undefined> {
-    const main = await readCopy(this.path);
-    return main.kind === 'ok' ? main.doc : this.fallback(main);
+  async #readCurrent(): Promise<StoredKeyring | undefined> {
+    const main = await readCopy(this.path, this.#options.maxFileBytes);
+    return main.kind === 'ok' ? main.doc : this.#fallback(main);
   }
 
   /** The main copy is missing or damaged: serve the last good copy if there is one. */
-  private async fallback(main: Copy): Promise<StoredKeyring | undefined> {
-    const bak = await readCopy(this.backupPath);
+  async #fallback(main: Copy): Promise<StoredKeyring | undefined> {
+    const bak = await readCopy(this.backupPath, this.#options.maxFileBytes);
     if (bak.kind === 'ok') {
-      this.onCorrupt?.(
+      const reason =
         main.kind === 'corrupt'
           ? main.error
-          : new KeyStoreError('ERR_KEYSTORE_CORRUPT', `${this.path} is missing; using ${this.backupPath}`),
-      );
+          : new KeyStoreError('ERR_KEYSTORE_CORRUPT', `${this.path} is missing; using ${this.backupPath}`);
+      this.#backupServed++;
+      const event: BackupServedEvent = {
+        path: this.path,
+        backupPath: this.backupPath,
+        version: bak.doc.version,
+        reason,
+      };
+      // Never silent: a fallback may be a rollback (see README, "What a fresh process can detect").
+      if (this.#onBackupServed) this.#onBackupServed(event);
+      if (this.#onCorrupt) this.#onCorrupt(reason);
+      if (!this.#onBackupServed && !this.#onCorrupt) {
+        process.emitWarning(
+          `${reason.message}; serving ${this.backupPath} (keyring version ${bak.doc.version})`,
+          { type: 'MeshKeyStoreWarning', code: 'MESH_KEYSTORE_BACKUP_SERVED' },
+        );
+      }
       return bak.doc;
     }
     if (main.kind === 'corrupt') throw main.error;
@@ -208,37 +265,37 @@ export class FileKeyStore implements KeyStore {
     return undefined;
   }
 
-  private async ensureDir(): Promise<void> {
+  async #ensureDir(): Promise<void> {
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await mkdir(this.#dir, { recursive: true, mode: 0o700 });
     } catch (e) {
-      throw unavailable(`cannot create ${this.dir}`, e);
+      throw unavailable(`cannot create ${this.#dir}`, e);
     }
   }
 
   /** Temp files of writers that crashed; only called under the lock, when no writer is active. */
-  private async removeLeftovers(): Promise<void> {
+  async #removeLeftovers(): Promise<void> {
     let names: string[];
     try {
-      names = await readdir(this.dir);
+      names = await readdir(this.#dir);
     } catch {
       return;
     }
-    const prefixes = [`${this.base}.tmp-`, `${this.base}.bak.tmp-`];
+    const prefixes = [`${this.#base}.tmp-`, `${this.#base}.bak.tmp-`];
     await Promise.all(
       names
         .filter((n) => prefixes.some((p) => n.startsWith(p)))
-        .map((n) => unlink(join(this.dir, n)).catch(() => {})),
+        .map((n) => unlink(join(this.#dir, n)).catch(() => {})),
     );
     // Owner records of lock waiters (and broken locks) that were killed: a live waiter gives up after
     // lockTimeoutMs, so anything much older is abandoned.
-    const lockPrefix = `${this.base}.lock.`;
-    const cutoff = Date.now() - Math.max(10 * this.options.lockTimeoutMs, 600_000);
+    const lockPrefix = `${this.#base}.lock.`;
+    const cutoff = Date.now() - Math.max(10 * this.#options.lockTimeoutMs, 600_000);
     await Promise.all(
       names
         .filter((n) => n.startsWith(lockPrefix))
         .map(async (n) => {
-          const p = join(this.dir, n);
+          const p = join(this.#dir, n);
           try {
             if ((await stat(p)).mtimeMs < cutoff) await unlink(p);
           } catch {
@@ -246,6 +303,15 @@ export class FileKeyStore implements KeyStore {
           }
         }),
     );
+  }
+
+  /** Shows the paths only. */
+  toJSON(): { path: string; backupPath: string } {
+    return { path: this.path, backupPath: this.backupPath };
+  }
+
+  [inspectSymbol](): string {
+    return `FileKeyStore { path: ${JSON.stringify(this.path)} }`;
   }
 }
 
@@ -261,17 +327,23 @@ function serialize(doc: StoredKeyring): string {
   return `${JSON.stringify({ format: KEYSTORE_FILE_FORMAT, sha256: checksum(doc), keyring: doc }, null, 2)}\n`;
 }
 
-async function readCopy(path: string): Promise<Copy> {
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+async function readCopy(path: string, maxBytes: number): Promise<Copy> {
   const corrupt = (what: string, cause?: unknown): Copy => ({
     kind: 'corrupt',
     error: new KeyStoreError('ERR_KEYSTORE_CORRUPT', `${path}: ${what}`, { cause }),
   });
   let text: string;
   try {
-    const st = await stat(path);
-    if (st.size > MAX_FILE_BYTES) return corrupt('file too large');
-    text = await readFile(path, 'utf8');
+    text = utf8.decode(await readRegularFile(path, maxBytes));
   } catch (e) {
+    if (e instanceof BoundedReadError)
+      return corrupt(
+        e.reason === 'too-large' ? `file larger than ${maxBytes} bytes` : 'not a regular file',
+        e,
+      );
+    if (e instanceof TypeError) return corrupt('not UTF-8 text', e);
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
     throw unavailable(`cannot read ${path}`, e);
   }

@@ -13,10 +13,28 @@
  */
 export { parseDuration } from './duration.js';
 export type { KeyErrorCode, KeyStoreErrorCode } from './errors.js';
-export { KeyError, KeyStoreError } from './errors.js';
-export type { FileKeyStoreOptions } from './file-key-store.js';
+export {
+  KekCheckError,
+  KeyError,
+  KeyringRollbackError,
+  KeyStoreError,
+  WriteConditionFailedError,
+} from './errors.js';
+export type { BackupServedEvent, FileKeyStoreOptions } from './file-key-store.js';
 export { FileKeyStore, KEYSTORE_FILE_FORMAT } from './file-key-store.js';
-export type { KeyManagerOptions, RetiredEvent, RotatedEvent, RotationFailedEvent } from './key-manager.js';
+export type {
+  AppliedEvent,
+  KeyManagerOptions,
+  KeyManagerStats,
+  PromotedEvent,
+  RetiredEvent,
+  RollbackRefusedEvent,
+  RotatedEvent,
+  RotationDueEvent,
+  RotationFailedEvent,
+  StagedEvent,
+  WriteOptions,
+} from './key-manager.js';
 export { KeyManager } from './key-manager.js';
 export { KEYRING_FORMAT, parseStoredKeyring } from './keyring.js';
 export { MemoryKeyStore } from './memory-key-store.js';
@@ -36,8 +54,20 @@ export { DEFAULT_MAX_ENCRYPTIONS_PER_KEY } from './policy.js';
 export type { SaveRsaKeyPairOptions } from './rsa-files.js';
 export { loadRsaPrivateKey, loadRsaPublicKey, saveRsaKeyPair } from './rsa-files.js';
 export { deriveSubkey } from './subkey.js';
+export type { NewKey, PromoteResult, RetentionResult, TransitionContext } from './transitions.js';
+export {
+  addKey,
+  applyRetentionPolicy,
+  demoteKey,
+  primariesToReplace,
+  promoteKey,
+  pruneRetiredKeys,
+  retireKey,
+  stageKey,
+} from './transitions.js';
 export type {
   ActiveKey,
+  CompareAndSwapOptions,
   KekSource,
   KeyAlgorithm,
   KeyInfo,
@@ -48,5 +78,6 @@ export type {
   StoredKekParams,
   StoredKey,
   StoredKeyring,
+  WriteCondition,
 } from './types.js';
 export { KEY_ALGORITHMS } from './types.js';

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises';
 import {
   base64UrlDecode,
   base64UrlEncode,
@@ -18,12 +17,21 @@ import {
   utf8Encode,
   wipe,
 } from '@mesh/crypto-core';
+import { BoundedReadError, readRegularFile } from './_bounded-read.js';
+import { decodeSecret } from './_secret-bytes.js';
 import { KeyError } from './errors.js';
 import type { KekSource, StoredKekParams } from './types.js';
 
 /** Length of every KEK, raw or derived. */
 export const KEK_LENGTH = 32;
 const KEK_SALT_LENGTH = 16;
+/**
+ * Lowest PBKDF2 iteration count ever accepted for a passphrase KEK, new or stored (NIST SP 800-132 §5.2's
+ * minimum). A stored count must also be at least the configured one (`iterations`, default 600,000).
+ */
+export const MIN_KEK_ITERATIONS = 1_000;
+/** A KEK file is 64 hex digits or 44 base64 characters plus whitespace: anything larger is not one. */
+const MAX_KEK_FILE_BYTES = 4_096;
 const HKDF_SALT = utf8Encode('mesh-keyring/v1 kek');
 
 /** A KEK of the wrong kind is a wrong KEK: the same typed error, with the reason kept as the cause. */
@@ -42,18 +50,13 @@ export interface KekKeys {
 }
 
 /**
- * Decodes a raw KEK written as 64 hex digits or base64 / base64url (padding optional).
+ * Decodes a raw KEK written as 64 hex digits or base64 / base64url (padding optional), from a string or the
+ * bytes of a file, straight into a fresh array (never Node's shared Buffer pool).
  * @internal
  */
-export function decodeRawKek(text: string, origin: string): Uint8Array {
-  const t = text.trim();
-  let bytes: Uint8Array | undefined;
-  if (/^[0-9a-fA-F]{64}$/.test(t)) {
-    bytes = Uint8Array.from(Buffer.from(t, 'hex'));
-  } else if (/^[A-Za-z0-9+/]{43}=?$/.test(t) || /^[A-Za-z0-9_-]{43}=?$/.test(t)) {
-    bytes = base64UrlDecode(t.replace(/\+/g, '-').replace(/\//g, '_'));
-  }
-  if (!bytes || bytes.length !== KEK_LENGTH) {
+export function decodeRawKek(text: string | Uint8Array, origin: string): Uint8Array {
+  const bytes = decodeSecret(text, KEK_LENGTH);
+  if (!bytes) {
     // Never echo the value: it is (or is close to) a secret.
     throw new KeyError(
       'ERR_CONFIG_INVALID',
@@ -94,16 +97,31 @@ export async function resolveKek(
     if (stored && stored.type !== 'passphrase') throw wrongKind('a raw KEK, not a passphrase');
     let salt: Uint8Array;
     let iterations: number;
+    const configured = source.iterations ?? DEFAULT_PBKDF2_ITERATIONS;
+    if (!Number.isSafeInteger(configured) || configured < MIN_KEK_ITERATIONS) {
+      throw new KeyError('ERR_CONFIG_INVALID', `kek iterations must be an integer >= ${MIN_KEK_ITERATIONS}`);
+    }
     if (stored) {
       salt = base64UrlDecode(stored.salt);
       iterations = stored.iterations;
+      // The kek field is not covered by anything we can check before deriving: a document must never talk
+      // us down to fewer iterations than we are configured for (a storage attacker's offline-guessing aid).
+      if (iterations < configured) {
+        throw new KeyError(
+          'ERR_KEY_DERIVATION',
+          `stored KEK iterations (${iterations}) are below the configured ${configured}; refused (use rekey to change them)`,
+        );
+      }
     } else {
       salt = randomBytes(KEK_SALT_LENGTH);
-      iterations = source.iterations ?? DEFAULT_PBKDF2_ITERATIONS;
+      iterations = configured;
     }
     const maxIterations = options.maxIterations ?? MAX_PBKDF2_ITERATIONS;
-    if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > maxIterations) {
-      throw new KeyError('ERR_KEY_DERIVATION', `KEK iterations must be an integer in 1..${maxIterations}`);
+    if (!Number.isSafeInteger(iterations) || iterations < MIN_KEK_ITERATIONS || iterations > maxIterations) {
+      throw new KeyError(
+        'ERR_KEY_DERIVATION',
+        `KEK iterations must be an integer in ${MIN_KEK_ITERATIONS}..${maxIterations}`,
+      );
     }
     const kek = await pbkdf2Sha256(source.passphrase, salt, iterations, KEK_LENGTH, { maxIterations });
     try {
@@ -123,7 +141,8 @@ export async function resolveKek(
     if (!(source.key instanceof Uint8Array) || source.key.length !== KEK_LENGTH) {
       throw new KeyError('ERR_CONFIG_INVALID', 'kek key must be 32 bytes');
     }
-    kek = Uint8Array.from(source.key);
+    kek = new Uint8Array(KEK_LENGTH);
+    kek.set(source.key);
   } else if ('env' in source) {
     const value = process.env[source.env];
     if (value === undefined || value === '') {
@@ -131,13 +150,18 @@ export async function resolveKek(
     }
     kek = decodeRawKek(value, `environment variable ${source.env}`);
   } else if ('file' in source) {
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = await readFile(source.file, 'utf8');
+      bytes = await readRegularFile(source.file, MAX_KEK_FILE_BYTES);
     } catch (cause) {
-      throw new KeyError('ERR_CONFIG_INVALID', `cannot read KEK file ${source.file}`, { cause });
+      const why = cause instanceof BoundedReadError ? `: ${cause.message}` : '';
+      throw new KeyError('ERR_CONFIG_INVALID', `cannot read KEK file ${source.file}${why}`, { cause });
     }
-    kek = decodeRawKek(text, `file ${source.file}`);
+    try {
+      kek = decodeRawKek(bytes, `file ${source.file}`);
+    } finally {
+      bytes.fill(0);
+    }
   } else {
     throw new KeyError('ERR_CONFIG_INVALID', 'kek must be { passphrase } | { env } | { file } | { key }');
   }

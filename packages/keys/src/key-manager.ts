@@ -15,14 +15,17 @@
  *
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  base64UrlDecode,
   constantTimeEqual,
+  DecryptionError,
   isMeshError,
   randomBytes,
   randomUint32,
 } from '@mesh/crypto-core';
-import { KeyError, KeyStoreError } from './errors.js';
+import { decodeSecretBase64Url, owned } from './_secret-bytes.js';
+import { activeKey } from './active-key.js';
+import { KekCheckError, KeyError, KeyringRollbackError, KeyStoreError } from './errors.js';
 import { type KekKeys, kekMatches, resolveKek } from './kek.js';
 import {
   finishDocument,
@@ -34,14 +37,43 @@ import {
   sealMaterial,
   verifyDocument,
 } from './keyring.js';
+import type {
+  AppliedEvent,
+  Events,
+  KeyManagerOptions,
+  KeyManagerStats,
+  PromotedEvent,
+  RetiredEvent,
+  RollbackRefusedEvent,
+  RotatedEvent,
+  RotationDueEvent,
+  RotationFailedEvent,
+  StagedEvent,
+  WriteOptions,
+} from './manager-types.js';
 import {
-  keysToRetire,
   type NormalizedPolicy,
   nextRetentionDeadline,
   normalizePolicy,
   primaryBelowMinVersion,
-  retiredToDestroy,
 } from './policy.js';
+import { rollbackReason } from './rollback.js';
+import { addKey, applyRetention, promoteKey } from './transitions.js';
+
+export type {
+  AppliedEvent,
+  KeyManagerOptions,
+  KeyManagerStats,
+  PromotedEvent,
+  RetiredEvent,
+  RollbackRefusedEvent,
+  RotatedEvent,
+  RotationDueEvent,
+  RotationFailedEvent,
+  StagedEvent,
+  WriteOptions,
+} from './manager-types.js';
+
 import {
   type ActiveKey,
   KEY_ALGORITHMS,
@@ -49,54 +81,11 @@ import {
   type KeyAlgorithm,
   type KeyInfo,
   type KeyStore,
-  type RotationPolicy,
   type RotationTrigger,
   type StoredKey,
   type StoredKeyring,
+  type WriteCondition,
 } from './types.js';
-
-/** Options of {@link KeyManager.open}. */
-export interface KeyManagerOptions {
-  store: KeyStore;
-  kek: KekSource;
-  /** Keyring name, default `'default'`: letters, digits, `.`, `_`, `-`; at most 128 characters. */
-  name?: string;
-  /** Algorithms that get a primary key, default `['aes-256-gcm', 'fernet']`. */
-  algorithms?: KeyAlgorithm[];
-  rotation?: RotationPolicy;
-  /** Milliseconds since the epoch; inject a fake clock in tests. Default `Date.now`. */
-  clock?: () => number;
-  /** Follow changes made by other processes through `store.watch`, default true. */
-  watch?: boolean;
-  /** Cap on PBKDF2 iterations accepted from a stored keyring's KEK parameters, default 10,000,000. */
-  maxKekIterations?: number;
-}
-
-/** Payload of the `rotated` event. */
-export interface RotatedEvent {
-  algorithm: KeyAlgorithm;
-  trigger: RotationTrigger;
-  keyId: number;
-  previousKeyId?: number;
-  version: number;
-}
-/** Payload of the `retired` event. */
-export interface RetiredEvent {
-  algorithm: KeyAlgorithm;
-  keyId: number;
-}
-/** Payload of the `rotation-failed` event: an automatic (interval) rotation failed; the old key stays in use. */
-export interface RotationFailedEvent {
-  algorithm: KeyAlgorithm;
-  trigger: RotationTrigger;
-  error: unknown;
-}
-
-interface Events {
-  rotated: RotatedEvent;
-  retired: RetiredEvent;
-  'rotation-failed': RotationFailedEvent;
-}
 
 interface KeyRecord {
   readonly stored: StoredKey;
@@ -120,7 +109,12 @@ interface Draft {
   readonly version: number;
   keys: StoredKey[];
   readonly materials: Map<number, Uint8Array>;
-  readonly events: Array<['rotated', RotatedEvent] | ['retired', RetiredEvent]>;
+  readonly events: Array<
+    | ['rotated', RotatedEvent]
+    | ['retired', RetiredEvent]
+    | ['staged', StagedEvent]
+    | ['promoted', PromotedEvent]
+  >;
   kek: KekKeys;
 }
 
@@ -129,6 +123,10 @@ type Noop = typeof NOOP;
 const MAX_CAS_ATTEMPTS = 32;
 const MAX_IDLE_ROUNDS = 1_000;
 const AUTO_ROTATION_RETRY_MS = 1_000;
+const DEFAULT_MISS_RELOAD_INTERVAL_MS = 1_000;
+const MAX_NEGATIVE_IDS = 4_096;
+const DEFAULT_ROTATION_WAIT_MS = 5_000;
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
 /**
  * Manages one keyring: hands out encryption keys (reserving each use), finds decryption keys by id, rotates
@@ -151,27 +149,38 @@ const AUTO_ROTATION_RETRY_MS = 1_000;
 export class KeyManager {
   /** Keyring name. */
   readonly name: string;
-  private readonly store: KeyStore;
-  private kekSource: KekSource;
-  private kek!: KekKeys;
-  private readonly algorithms: readonly KeyAlgorithm[];
-  private readonly policy: NormalizedPolicy;
-  private readonly clock: () => number;
-  private readonly maxKekIterations: number | undefined;
-  private snapshot: Snapshot | undefined;
+  readonly #store: KeyStore;
+  #kekSource: KekSource;
+  #kek!: KekKeys;
+  readonly #algorithms: readonly KeyAlgorithm[];
+  readonly #policy: NormalizedPolicy;
+  readonly #clock: () => number;
+  readonly #maxKekIterations: number | undefined;
+  #snapshot: Snapshot | undefined;
   /** Highest keyring version seen or written: the next write is above it, so versions only grow. */
-  private highWater = 0;
-  private readonly leases = new Map<number, Lease>();
+  #highWater = 0;
+  readonly #leases = new Map<number, Lease>();
   /** Uses handed out by this manager per key id (KeyInfo.encryptions). */
-  private readonly uses = new Map<number, number>();
-  private readonly inflight = new Map<string, Promise<void>>();
-  private queue: Promise<unknown> = Promise.resolve();
-  private readonly listeners = new Map<keyof Events, Set<(e: never) => void>>();
-  private readonly autoRetryAt = new Map<KeyAlgorithm, number>();
-  private nextMaintenanceAt = Number.POSITIVE_INFINITY;
-  private repairPending = false;
-  private unwatch: (() => void) | undefined;
-  private closed = false;
+  readonly #uses = new Map<number, number>();
+  readonly #inflight = new Map<string, Promise<void>>();
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #listeners = new Map<keyof Events, Set<(e: never) => void>>();
+  readonly #autoRetryAt = new Map<KeyAlgorithm, number>();
+  #nextMaintenanceAt = Number.POSITIVE_INFINITY;
+  #unwatch: (() => void) | undefined;
+  #closed = false;
+  readonly #missReloadIntervalMs: number;
+  #lastMissReloadAt = Number.NEGATIVE_INFINITY;
+  #missReload: Promise<void> | undefined;
+  /** Ids that stayed unknown after a re-read, with when that stops counting (performance.now()). */
+  readonly #negative = new Map<number, number>();
+  readonly #stats: KeyManagerStats = { rollbacksRefused: 0, missReloads: 0, negativeCacheHits: 0 };
+  #automatic: boolean;
+  readonly #rotationWaitMs: number;
+  /** Last `rotation-due` per algorithm/trigger/key (clock ms), so it is not emitted on every acquisition. */
+  readonly #dueEmitted = new Map<string, number>();
+  /** Resolved each time the snapshot moves to a new version. */
+  #appliedWaiters: Array<() => void> = [];
 
   private constructor(options: KeyManagerOptions) {
     if (
@@ -197,12 +206,24 @@ export class KeyManager {
       );
     }
     this.name = name;
-    this.store = options.store;
-    this.kekSource = options.kek;
-    this.algorithms = [...new Set(algorithms)];
-    this.policy = normalizePolicy(options.rotation);
-    this.clock = options.clock ?? Date.now;
-    this.maxKekIterations = options.maxKekIterations;
+    this.#store = options.store;
+    this.#kekSource = options.kek;
+    this.#algorithms = [...new Set(algorithms)];
+    this.#policy = normalizePolicy(options.rotation);
+    this.#clock = options.clock ?? Date.now;
+    this.#maxKekIterations = options.maxKekIterations;
+    this.#missReloadIntervalMs = options.missReloadIntervalMs ?? DEFAULT_MISS_RELOAD_INTERVAL_MS;
+    if (!Number.isFinite(this.#missReloadIntervalMs) || this.#missReloadIntervalMs < 0) {
+      throw new KeyError('ERR_CONFIG_INVALID', 'missReloadIntervalMs must be a non-negative number');
+    }
+    this.#automatic = options.automaticRotation ?? true;
+    if (typeof this.#automatic !== 'boolean') {
+      throw new KeyError('ERR_CONFIG_INVALID', 'automaticRotation must be a boolean');
+    }
+    this.#rotationWaitMs = options.rotationWaitMs ?? DEFAULT_ROTATION_WAIT_MS;
+    if (!Number.isFinite(this.#rotationWaitMs) || this.#rotationWaitMs < 0) {
+      throw new KeyError('ERR_CONFIG_INVALID', 'rotationWaitMs must be a non-negative number');
+    }
   }
 
   /**
@@ -218,13 +239,13 @@ export class KeyManager {
    */
   static async open(options: KeyManagerOptions): Promise<KeyManager> {
     const manager = new KeyManager(options);
-    await manager.init(options.watch ?? true);
+    await manager.#init(options.watch ?? true);
     return manager;
   }
 
   /** Current keyring version (grows with every change). */
   get version(): number {
-    return this.snapshot?.doc.version ?? 0;
+    return this.#snapshot?.doc.version ?? 0;
   }
 
   /**
@@ -240,7 +261,7 @@ export class KeyManager {
    * ```
    */
   async acquireEncryptionKey(algorithm: KeyAlgorithm = 'aes-256-gcm'): Promise<ActiveKey> {
-    this.checkUsable(algorithm);
+    this.#checkUsable(algorithm);
     // Every round that does not return waits on a store operation; bail out only if rounds stop making
     // progress (the keyring version stays put), never because a long queue of callers is being served.
     let lastVersion = -1;
@@ -249,33 +270,38 @@ export class KeyManager {
         lastVersion = this.version;
         idle = 0;
       }
-      const now = this.clock();
-      if (now >= this.nextMaintenanceAt) this.scheduleMaintenance();
-      const rec = this.snapshot?.primaries.get(algorithm);
+      const now = this.#clock();
+      if (this.#automatic && now >= this.#nextMaintenanceAt) this.#scheduleMaintenance();
+      const rec = this.#snapshot?.primaries.get(algorithm);
       if (!rec) {
-        await this.rotateOnce(algorithm, 'initial', undefined);
+        if (this.#automatic) await this.#rotateOnce(algorithm, 'initial', undefined);
+        else await this.#awaitNewPrimary(algorithm, 'initial', undefined);
         continue;
       }
       const id = rec.stored.id;
-      if (this.intervalDue(rec.stored, now) && now >= (this.autoRetryAt.get(algorithm) ?? 0)) {
+      if (!this.#automatic && this.#intervalDue(rec.stored, now)) {
+        // Not ours to rotate: say so, and keep encrypting with the current key (within its usage limit).
+        this.#emitDue(algorithm, 'interval', id, now);
+      } else if (this.#intervalDue(rec.stored, now) && now >= (this.#autoRetryAt.get(algorithm) ?? 0)) {
         try {
-          await this.rotateOnce(algorithm, 'interval', id);
+          await this.#rotateOnce(algorithm, 'interval', id);
         } catch (error) {
           // Availability first: keep encrypting with the current key (within its usage limit) and retry later.
-          this.autoRetryAt.set(algorithm, now + AUTO_ROTATION_RETRY_MS);
-          this.emit('rotation-failed', { algorithm, trigger: 'interval', error });
+          this.#autoRetryAt.set(algorithm, now + AUTO_ROTATION_RETRY_MS);
+          this.#emit('rotation-failed', { algorithm, trigger: 'interval', error });
         }
         continue;
       }
-      const lease = this.leases.get(id);
+      const lease = this.#leases.get(id);
       if (lease && lease.next < lease.end) {
         // Synchronous between the check and the increment: atomic on the event loop.
         lease.next++;
-        this.uses.set(id, (this.uses.get(id) ?? 0) + 1);
+        this.#uses.set(id, (this.#uses.get(id) ?? 0) + 1);
         return rec.active!;
       }
-      if (rec.stored.reserved < this.policy.maxEncryptions) await this.extendLease(algorithm, id);
-      else await this.rotateOnce(algorithm, 'usage', id);
+      if (rec.stored.reserved < this.#policy.maxEncryptions) await this.#extendLease(algorithm, id);
+      else if (this.#automatic) await this.#rotateOnce(algorithm, 'usage', id);
+      else await this.#awaitNewPrimary(algorithm, 'usage', id);
     }
     throw new KeyStoreError(
       'ERR_KEYSTORE_UNAVAILABLE',
@@ -294,11 +320,18 @@ export class KeyManager {
    * ```
    */
   async getDecryptionKey(id: number, algorithm?: KeyAlgorithm): Promise<ActiveKey> {
-    this.checkUsable(algorithm);
-    let rec = this.snapshot?.records.get(id);
+    this.#checkUsable(algorithm);
+    let rec = this.#snapshot?.records.get(id);
     if (!rec) {
-      await this.refreshOnMiss();
-      rec = this.snapshot?.records.get(id);
+      const until = this.#negative.get(id);
+      if (until !== undefined && until > performance.now()) {
+        this.#stats.negativeCacheHits++;
+      } else {
+        this.#negative.delete(id);
+        await this.#refreshOnMiss();
+        rec = this.#snapshot?.records.get(id);
+        if (!rec) this.#rememberUnknown(id);
+      }
     }
     if (!rec || (algorithm !== undefined && rec.stored.algorithm !== algorithm)) {
       throw new KeyError(
@@ -320,8 +353,8 @@ export class KeyManager {
    * ```
    */
   decryptionKeys(algorithm: KeyAlgorithm): ActiveKey[] {
-    this.checkUsable(algorithm);
-    const snap = this.snapshot;
+    this.#checkUsable(algorithm);
+    const snap = this.#snapshot;
     if (!snap) return [];
     let list = snap.decryption.get(algorithm);
     if (!list) {
@@ -341,7 +374,9 @@ export class KeyManager {
 
   /**
    * Rotates by hand: a new primary for `algorithm` (default: every algorithm of this manager, in one write);
-   * the previous primary becomes decrypt-only. Each call is one keyring version.
+   * the previous primary becomes decrypt-only. Each call is one keyring version: the `stage` and `promote`
+   * steps applied to one document (events `staged`, `promoted`, `rotated`). In a fleet, call `stage`, wait
+   * until every node has applied it, then `promote` instead.
    *
    * @throws {KeyStoreError} if the store write fails; the keyring in use is then unchanged.
    * @example
@@ -349,14 +384,114 @@ export class KeyManager {
    * await keys.rotate({ algorithm: 'aes-256-gcm' });
    * ```
    */
-  async rotate(options: { algorithm?: KeyAlgorithm; trigger?: RotationTrigger } = {}): Promise<void> {
-    this.checkUsable(options.algorithm);
-    const algorithms = options.algorithm ? [options.algorithm] : this.algorithms;
+  async rotate(
+    options: { algorithm?: KeyAlgorithm; trigger?: RotationTrigger } & WriteOptions = {},
+  ): Promise<void> {
+    this.#checkUsable(options.algorithm);
+    const algorithms = options.algorithm ? [options.algorithm] : this.#algorithms;
     const trigger = options.trigger ?? 'manual';
-    await this.mutate((d) => {
-      for (const a of algorithms) this.addPrimary(d, a, trigger);
-      return undefined;
-    });
+    await this.#mutate(
+      (d) => {
+        for (const a of algorithms) this.#addPrimary(d, a, trigger);
+        return undefined;
+      },
+      undefined,
+      { condition: options.condition },
+    );
+  }
+
+  /**
+   * Phase one of a rotation: adds a new key of `algorithm` in state `staged`. It decrypts (every node that
+   * has applied this version finds it by id) but never encrypts until {@link KeyManager.promote}. One write;
+   * emits `staged`.
+   *
+   * @returns the new key's id and the keyring version that holds it (wait for every node's `applied` ack of
+   *   at least this version before promoting).
+   * @throws {KeyStoreError} the write failed (nothing changed); {@link WriteConditionFailedError} the
+   *   condition did not hold.
+   * @example
+   * ```ts
+   * const { keyId, version } = await keys.stage('aes-256-gcm');
+   * // ... every node reports applied >= version ...
+   * await keys.promote(keyId);
+   * ```
+   */
+  async stage(
+    algorithm: KeyAlgorithm,
+    options: WriteOptions = {},
+  ): Promise<{ keyId: number; version: number }> {
+    this.#checkUsable(algorithm);
+    const staged = await this.#mutate(
+      (d) => ({ keyId: this.#stageInDraft(d, algorithm).id, version: d.version }),
+      undefined,
+      { condition: options.condition },
+    );
+    return staged!;
+  }
+
+  /**
+   * Phase two: the staged key `keyId` becomes the primary of its algorithm and the old primary decrypt-only.
+   * Promoting the key that already is primary is a no-op returning the current version (a new leader may
+   * finish a rotation its predecessor started). A key this manager does not know yet is looked up in the
+   * store first. One write; emits `promoted` and `rotated`.
+   *
+   * @throws {KeyError} `ERR_KEY_NOT_FOUND` (no such key), `ERR_KEY_STATE` (decrypt-only or retired: only a
+   *   staged key can be promoted); {@link KeyStoreError} when the write fails.
+   * @example
+   * ```ts
+   * const { version, previousKeyId } = await keys.promote(keyId);
+   * ```
+   */
+  async promote(
+    keyId: number,
+    options: WriteOptions = {},
+  ): Promise<{ version: number; previousKeyId?: number }> {
+    this.#checkUsable(undefined);
+    if (!this.#snapshot?.records.has(keyId)) await this.#enqueue(() => this.#reloadUnlocked());
+    const known = this.#snapshot?.records.get(keyId);
+    if (!known) throw new KeyError('ERR_KEY_NOT_FOUND', `no key ${keyId} in keyring '${this.name}'`);
+    this.#checkUsable(known.stored.algorithm);
+    const result = await this.#mutate(
+      (d): { version: number; previousKeyId?: number; noop?: true } => {
+        const k = d.keys.find((x) => x.id === keyId);
+        if (!k) throw new KeyError('ERR_KEY_NOT_FOUND', `no key ${keyId} in keyring '${this.name}'`);
+        if (k.state === 'primary') return { version: d.version - 1, noop: true };
+        if (k.state !== 'staged') {
+          throw new KeyError(
+            'ERR_KEY_STATE',
+            `key ${keyId} is ${k.state}; only a staged key can be promoted`,
+          );
+        }
+        const previousKeyId = this.#promoteInDraft(d, keyId, 'manual');
+        return { version: d.version, ...(previousKeyId !== undefined && { previousKeyId }) };
+      },
+      (r) => r.noop === true,
+      { condition: options.condition },
+    );
+    if (result!.noop) return { version: this.version };
+    const { noop: _noop, ...out } = result!;
+    return out;
+  }
+
+  /**
+   * Switches automatic rotation on or off (see `automaticRotation`): a fleet coordinator may turn it on for
+   * a single node that leads alone and off when it steps down. Turning it on applies the retention policy at
+   * the next acquisition.
+   *
+   * @example
+   * ```ts
+   * keys.setAutomaticRotation(false); // another node leads now
+   * ```
+   */
+  setAutomaticRotation(enabled: boolean): void {
+    if (typeof enabled !== 'boolean') throw new KeyError('ERR_CONFIG_INVALID', 'enabled must be a boolean');
+    this.#automatic = enabled;
+    if (enabled) this.#nextMaintenanceAt = Math.min(this.#nextMaintenanceAt, this.#clock());
+  }
+
+  /** Whether this manager rotates and retires by itself (see `automaticRotation`). */
+  get automaticRotation(): boolean {
+    return this.#automatic;
   }
 
   /**
@@ -372,31 +507,33 @@ export class KeyManager {
    * ```
    */
   async importFernetKey(key: string, options: { primary?: boolean } = {}): Promise<number> {
-    this.checkUsable('fernet');
-    let material: Uint8Array;
-    try {
-      material = base64UrlDecode(typeof key === 'string' ? key.trim() : '');
-    } catch (cause) {
-      throw new KeyError('ERR_INVALID_INPUT', 'Fernet key must be URL-safe base64 of 32 bytes', { cause });
-    }
-    if (material.length !== KEY_MATERIAL_LENGTH) {
+    this.#checkUsable('fernet');
+    // Decoded straight into memory of our own (never the shared Buffer pool) and wiped once sealed.
+    const material = typeof key === 'string' ? decodeSecretBase64Url(key, KEY_MATERIAL_LENGTH) : undefined;
+    if (!material) {
       throw new KeyError('ERR_INVALID_INPUT', 'Fernet key must be URL-safe base64 of 32 bytes');
     }
-    const imported = await this.mutate(
+    try {
+      return await this.#importFernetMaterial(material, options);
+    } finally {
+      material.fill(0);
+    }
+  }
+
+  async #importFernetMaterial(material: Uint8Array, options: { primary?: boolean }): Promise<number> {
+    const imported = await this.#mutate(
       (d) => {
         for (const k of d.keys) {
           if (k.algorithm !== 'fernet' || k.state === 'retired') continue;
-          const existing = this.materialOf(d, k);
+          const existing = this.#materialOf(d, k);
           if (existing && constantTimeEqual(existing, material)) {
             if (!options.primary || k.state === 'primary') return { id: k.id, write: false };
-            this.promote(d, k, 'manual');
+            this.#promoteInDraft(d, k.id, 'manual');
             return { id: k.id, write: true };
           }
         }
-        const k = this.addKey(d, 'fernet', options.primary ? 'staged' : 'decrypt-only', material);
-        k.imported = true;
-        if (options.primary) this.promote(d, k, 'manual');
-        else k.demotedAt = d.now;
+        const k = this.#addKey(d, 'fernet', options.primary ? 'staged' : 'decrypt-only', material, true);
+        if (options.primary) this.#promoteInDraft(d, k.id, 'manual');
         return { id: k.id, write: true };
       },
       (r) => !r.write,
@@ -414,22 +551,23 @@ export class KeyManager {
    * ```
    */
   async rekey(newKek: KekSource): Promise<void> {
-    this.checkUsable(undefined);
-    const keys = await resolveKek(newKek, undefined, this.maxKekIterationsOption());
-    await this.mutate((d) => {
+    this.#checkUsable(undefined);
+    const keys = await resolveKek(newKek, undefined, this.#maxKekIterationsOption());
+    await this.#mutate((d) => {
       for (const k of d.keys) {
         if (k.state === 'retired') continue;
-        const material = this.materialOf(d, k)!;
+        const material = this.#materialOf(d, k)!;
         k.sealed = sealMaterial(keys, this.name, k, material);
       }
       d.kek = keys;
       return undefined;
     });
-    this.kekSource = newKek;
+    this.#kekSource = newKek;
   }
 
   /**
-   * Re-reads the keyring from the store (concurrent calls share one read). For callers that meet a
+   * Re-reads the keyring from the store (concurrent calls share one read; at most one read per
+   * `missReloadIntervalMs`, later callers wait for the next permitted one). For callers that meet a
    * ciphertext without a key id (Fernet) and want to see rotations made elsewhere before giving up.
    *
    * @example
@@ -439,19 +577,23 @@ export class KeyManager {
    * ```
    */
   async refresh(): Promise<void> {
-    this.checkUsable(undefined);
-    await this.refreshOnMiss();
+    this.#checkUsable(undefined);
+    await this.#refreshOnMiss();
   }
 
-  /** Applies the retention policy now (it also runs on its own when a key's retention ends). */
-  async maintain(): Promise<void> {
-    this.checkUsable(undefined);
-    await this.mutate(() => NOOP);
+  /**
+   * Applies the retention policy now (with `automaticRotation` it also runs on its own when a key's
+   * retention ends; without, a fleet leader calls this, fenced by `condition`). Writes nothing when nothing
+   * is due.
+   */
+  async maintain(options: WriteOptions = {}): Promise<void> {
+    this.#checkUsable(undefined);
+    await this.#mutate(() => NOOP, undefined, { condition: options.condition, policy: true });
   }
 
   /** Metadata of every key, primaries first. Never includes material. */
   keys(): KeyInfo[] {
-    const snap = this.snapshot;
+    const snap = this.#snapshot;
     if (!snap) return [];
     const order = { primary: 0, staged: 1, 'decrypt-only': 2, retired: 3 } as const;
     return [...snap.records.values()]
@@ -462,7 +604,7 @@ export class KeyManager {
           state: k.state,
           createdAt: k.createdAt,
           createdInVersion: k.createdInVersion,
-          encryptions: this.uses.get(k.id) ?? 0,
+          encryptions: this.#uses.get(k.id) ?? 0,
           reservedEncryptions: k.reserved,
           ...(k.promotedAt !== undefined && { promotedAt: k.promotedAt }),
           ...(k.demotedAt !== undefined && { demotedAt: k.demotedAt }),
@@ -474,18 +616,44 @@ export class KeyManager {
       .sort((a, b) => order[a.state] - order[b.state] || b.createdAt - a.createdAt);
   }
 
+  /** Counters a metrics layer can export (refused rollbacks, rate-limited re-reads). A copy. */
+  stats(): KeyManagerStats {
+    return { ...this.#stats };
+  }
+
+  /** Name, version and key metadata only: never material. */
+  toJSON(): { name: string; version: number; keys: Array<Pick<KeyInfo, 'id' | 'algorithm' | 'state'>> } {
+    return {
+      name: this.name,
+      version: this.version,
+      keys: this.keys().map(({ id, algorithm, state }) => ({ id, algorithm, state })),
+    };
+  }
+
+  [inspectSymbol](): string {
+    const keys = this.keys().map((k) => `${k.id} ${k.algorithm} ${k.state}`);
+    return `KeyManager { name: '${this.name}', version: ${this.version}, keys: [${keys.join(', ')}] }`;
+  }
+
   /**
-   * Subscribes to `rotated` (a new primary, with what triggered it), `retired` (material dropped) or
-   * `rotation-failed`. A listener that throws is ignored: events never fail key operations.
+   * Subscribes to `staged`, `promoted`, `rotated` (a new primary, with what triggered it), `retired`
+   * (material dropped), `applied` (the snapshot moved to a new version), `rotation-due` (automatic rotation
+   * off), `rotation-failed` or `rollback-refused`. A listener that throws is ignored: events never fail key
+   * operations.
    */
+  on(event: 'rollback-refused', listener: (e: RollbackRefusedEvent) => void): this;
+  on(event: 'staged', listener: (e: StagedEvent) => void): this;
+  on(event: 'promoted', listener: (e: PromotedEvent) => void): this;
+  on(event: 'applied', listener: (e: AppliedEvent) => void): this;
+  on(event: 'rotation-due', listener: (e: RotationDueEvent) => void): this;
   on(event: 'rotated', listener: (e: RotatedEvent) => void): this;
   on(event: 'retired', listener: (e: RetiredEvent) => void): this;
   on(event: 'rotation-failed', listener: (e: RotationFailedEvent) => void): this;
   on<E extends keyof Events>(event: E, listener: (e: Events[E]) => void): this {
-    let set = this.listeners.get(event);
+    let set = this.#listeners.get(event);
     if (!set) {
       set = new Set();
-      this.listeners.set(event, set);
+      this.#listeners.set(event, set);
     }
     set.add(listener as (e: never) => void);
     return this;
@@ -493,7 +661,7 @@ export class KeyManager {
 
   /** Removes a listener added with {@link KeyManager.on}. */
   off<E extends keyof Events>(event: E, listener: (e: Events[E]) => void): this {
-    this.listeners.get(event)?.delete(listener as (e: never) => void);
+    this.#listeners.get(event)?.delete(listener as (e: never) => void);
     return this;
   }
 
@@ -502,45 +670,99 @@ export class KeyManager {
    * cannot be used afterwards. Does not close the store (it may be shared).
    */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.unwatch?.();
-    this.unwatch = undefined;
-    await this.queue.catch(() => {});
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+    await this.#queue.catch(() => {});
   }
 
   // ---------------------------------------------------------------------------------------------------
   // Internals
 
-  private async init(watch: boolean): Promise<void> {
-    const doc = await this.loadFromStore();
-    this.kek = await resolveKek(this.kekSource, doc?.kek, this.maxKekIterationsOption());
-    if (doc) this.adopt(doc);
-    // Creates missing primaries and applies retention; writes nothing if nothing changes.
-    await this.mutate((d) => {
+  async #init(watch: boolean): Promise<void> {
+    const doc = await this.#loadFromStore();
+    this.#kek = await this.#verifiedKek(doc);
+    if (doc) this.#adopt(doc);
+    // Creates the keyring if absent (one CAS: one creation fleet-wide). Missing primaries and retention of an
+    // existing keyring are left to whoever rotates when automatic rotation is off.
+    if (doc && !this.#automatic) return this.#startWatch(watch);
+    await this.#mutate((d) => {
       let changed = false;
-      for (const a of this.algorithms) {
+      for (const a of this.#algorithms) {
         if (!d.keys.some((k) => k.algorithm === a && k.state === 'primary')) {
-          this.addPrimary(d, a, 'initial');
+          this.#addPrimary(d, a, 'initial');
           changed = true;
         }
       }
       return changed ? undefined : NOOP;
     });
-    if (watch && typeof this.store.watch === 'function') {
-      this.unwatch = this.store.watch(this.name, () => {
-        if (!this.closed) void this.enqueue(() => this.reloadUnlocked()).catch(() => {});
+    this.#startWatch(watch);
+  }
+
+  #startWatch(watch: boolean): void {
+    if (watch && typeof this.#store.watch === 'function') {
+      // A watch event bypasses the re-read rate limit: it comes from the store, not from a request.
+      this.#unwatch = this.#store.watch(this.name, () => {
+        if (!this.#closed) void this.#enqueue(() => this.#reloadUnlocked()).catch(() => {});
       });
     }
   }
 
-  private maxKekIterationsOption(): { maxIterations?: number } {
-    return this.maxKekIterations === undefined ? {} : { maxIterations: this.maxKekIterations };
+  /** Emits `rotation-due` at most once per second per algorithm, trigger and key. */
+  #emitDue(
+    algorithm: KeyAlgorithm,
+    trigger: RotationDueEvent['trigger'],
+    keyId: number | undefined,
+    now: number,
+  ) {
+    const key = `${algorithm}:${trigger}:${keyId ?? ''}`;
+    const last = this.#dueEmitted.get(key);
+    if (last !== undefined && now - last < AUTO_ROTATION_RETRY_MS) return;
+    if (this.#dueEmitted.size > 64) this.#dueEmitted.clear();
+    this.#dueEmitted.set(key, now);
+    this.#emit('rotation-due', { algorithm, trigger, ...(keyId !== undefined && { keyId }) });
   }
 
-  private checkUsable(algorithm: KeyAlgorithm | undefined): void {
-    if (this.closed) throw new KeyError('ERR_KEY_STATE', 'KeyManager is closed');
-    if (algorithm !== undefined && !this.algorithms.includes(algorithm)) {
+  /**
+   * Automatic rotation is off and `algorithm` has no usable primary (`currentId` is used up, or none): emit
+   * `rotation-due` and wait, up to `rotationWaitMs`, for the store to deliver another primary (through the
+   * watch, or re-reads within the rate limit). Concurrent callers share one wait.
+   */
+  #awaitNewPrimary(
+    algorithm: KeyAlgorithm,
+    trigger: 'initial' | 'usage',
+    currentId: number | undefined,
+  ): Promise<void> {
+    return this.#once(`await:${algorithm}:${currentId ?? 'none'}`, async () => {
+      this.#emitDue(algorithm, trigger, currentId, this.#clock());
+      const deadline = performance.now() + this.#rotationWaitMs;
+      const replaced = () => {
+        const p = this.#snapshot?.primaries.get(algorithm);
+        return p !== undefined && p.stored.id !== currentId;
+      };
+      while (!replaced()) {
+        const left = deadline - performance.now();
+        if (left <= 0) {
+          throw new KeyStoreError(
+            'ERR_KEYSTORE_UNAVAILABLE',
+            `no new ${algorithm} primary arrived within ${this.#rotationWaitMs} ms (automatic rotation is off; the rotating node has not promoted one)`,
+          );
+        }
+        const applied = new Promise<void>((resolve) => this.#appliedWaiters.push(resolve));
+        void this.#refreshOnMiss().catch(() => {});
+        await Promise.race([applied, sleep(Math.min(left, Math.max(this.#missReloadIntervalMs, 10)))]);
+      }
+    });
+  }
+
+  #maxKekIterationsOption(): { maxIterations?: number } {
+    return this.#maxKekIterations === undefined ? {} : { maxIterations: this.#maxKekIterations };
+  }
+
+  #checkUsable(algorithm: KeyAlgorithm | undefined): void {
+    if (this.#closed) throw new KeyError('ERR_KEY_STATE', 'KeyManager is closed');
+    if (algorithm !== undefined && !this.#algorithms.includes(algorithm)) {
       throw new KeyError(
         'ERR_CONFIG_INVALID',
         `algorithm ${String(algorithm)} is not enabled for this keyring`,
@@ -548,85 +770,155 @@ export class KeyManager {
     }
   }
 
-  private intervalDue(k: StoredKey, now: number): boolean {
+  #intervalDue(k: StoredKey, now: number): boolean {
     return (
-      this.policy.intervalMs !== undefined && now - (k.promotedAt ?? k.createdAt) >= this.policy.intervalMs
+      this.#policy.intervalMs !== undefined && now - (k.promotedAt ?? k.createdAt) >= this.#policy.intervalMs
     );
   }
 
   /** Runs `fn` once at a time per `key`; concurrent callers share the in-flight run. */
-  private once(key: string, fn: () => Promise<void>): Promise<void> {
-    let p = this.inflight.get(key);
+  #once(key: string, fn: () => Promise<void>): Promise<void> {
+    let p = this.#inflight.get(key);
     if (!p) {
-      p = fn().finally(() => this.inflight.delete(key));
-      this.inflight.set(key, p);
+      p = fn().finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, p);
     }
     return p;
   }
 
-  private extendLease(algorithm: KeyAlgorithm, id: number): Promise<void> {
-    return this.once(`lease:${id}`, async () => {
-      const grant = await this.mutate((d) => {
+  #extendLease(algorithm: KeyAlgorithm, id: number): Promise<void> {
+    return this.#once(`lease:${id}`, async () => {
+      const grant = await this.#mutate((d) => {
         const k = d.keys.find((x) => x.id === id);
-        if (k?.state !== 'primary' || k.algorithm !== algorithm || k.reserved >= this.policy.maxEncryptions) {
+        if (
+          k?.state !== 'primary' ||
+          k.algorithm !== algorithm ||
+          k.reserved >= this.#policy.maxEncryptions
+        ) {
           return NOOP;
         }
         const start = k.reserved;
-        k.reserved = Math.min(this.policy.maxEncryptions, start + this.policy.leaseSize);
+        k.reserved = Math.min(this.#policy.maxEncryptions, start + this.#policy.leaseSize);
         return { start, end: k.reserved };
       });
-      if (grant) this.leases.set(id, { next: grant.start, end: grant.end });
+      if (grant) this.#leases.set(id, { next: grant.start, end: grant.end });
     });
   }
 
-  private rotateOnce(algorithm: KeyAlgorithm, trigger: RotationTrigger, expectedPrimary: number | undefined) {
-    return this.once(`rotate:${algorithm}:${expectedPrimary ?? 'none'}`, async () => {
-      await this.mutate((d) => {
+  #rotateOnce(algorithm: KeyAlgorithm, trigger: RotationTrigger, expectedPrimary: number | undefined) {
+    return this.#once(`rotate:${algorithm}:${expectedPrimary ?? 'none'}`, async () => {
+      await this.#mutate((d) => {
         const current = d.keys.find((k) => k.algorithm === algorithm && k.state === 'primary');
         // Re-decide on the latest state: another caller or process may have rotated already.
         if (current?.id !== expectedPrimary) return NOOP;
-        if (trigger === 'interval' && current && !this.intervalDue(current, d.now)) return NOOP;
-        this.addPrimary(d, algorithm, trigger);
+        if (trigger === 'interval' && current && !this.#intervalDue(current, d.now)) return NOOP;
+        this.#addPrimary(d, algorithm, trigger);
         return undefined;
       });
     });
   }
 
-  private scheduleMaintenance(): void {
-    this.nextMaintenanceAt = Number.POSITIVE_INFINITY;
-    void this.once('maintain', async () => {
+  #scheduleMaintenance(): void {
+    this.#nextMaintenanceAt = Number.POSITIVE_INFINITY;
+    void this.#once('maintain', async () => {
       try {
-        await this.mutate(() => NOOP);
+        await this.#mutate(() => NOOP);
         // A write recomputes the deadline in adopt(); without one (nothing was due yet), recompute here.
-        const keys = this.snapshot?.doc.keys ?? [];
-        const next = nextRetentionDeadline(keys, this.policy);
-        if (this.nextMaintenanceAt === Number.POSITIVE_INFINITY && next !== Number.POSITIVE_INFINITY) {
-          this.nextMaintenanceAt = Math.max(next, this.clock() + AUTO_ROTATION_RETRY_MS);
+        const keys = this.#snapshot?.doc.keys ?? [];
+        const next = nextRetentionDeadline(keys, this.#policy);
+        if (this.#nextMaintenanceAt === Number.POSITIVE_INFINITY && next !== Number.POSITIVE_INFINITY) {
+          this.#nextMaintenanceAt = Math.max(next, this.#clock() + AUTO_ROTATION_RETRY_MS);
         }
       } catch {
-        this.nextMaintenanceAt = this.clock() + AUTO_ROTATION_RETRY_MS;
+        this.#nextMaintenanceAt = this.#clock() + AUTO_ROTATION_RETRY_MS;
       }
     });
   }
 
-  private refreshOnMiss(): Promise<void> {
-    // Deduplicated: a burst of unknown ids (possibly hostile) costs one store read at a time.
-    return this.once('refresh', () => this.enqueue(() => this.reloadUnlocked())).catch((e) => {
+  /**
+   * A store re-read on behalf of input anyone can send (unknown key ids, Fernet tokens no key opens): shared
+   * by every concurrent caller, and at most one per `missReloadIntervalMs`; callers that come sooner wait
+   * for the next permitted read, so a key another node just added is still found within that interval.
+   */
+  #refreshOnMiss(): Promise<void> {
+    if (!this.#missReload) {
+      const wait = this.#lastMissReloadAt + this.#missReloadIntervalMs - performance.now();
+      this.#missReload = (async () => {
+        if (wait > 0) await sleep(wait);
+        this.#lastMissReloadAt = performance.now();
+        this.#stats.missReloads++;
+        await this.#enqueue(() => this.#reloadUnlocked());
+      })().finally(() => {
+        this.#missReload = undefined;
+      });
+    }
+    return this.#missReload.catch((e) => {
       throw isMeshError(e)
         ? e
         : new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', 'key store read failed', { cause: e });
     });
   }
 
-  private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => {});
+  #rememberUnknown(id: number): void {
+    if (this.#negative.size >= MAX_NEGATIVE_IDS) {
+      const oldest = this.#negative.keys().next().value as number;
+      this.#negative.delete(oldest);
+    }
+    this.#negative.set(id, performance.now() + 2 * this.#missReloadIntervalMs);
+  }
+
+  /**
+   * The KEK for `doc`: the current one if the parameters match, else derived into a local from our own
+   * source and the document's salt (never fewer iterations than configured), and in every case checked
+   * against `kekCheck` and the MAC before anyone adopts it. A storage attacker who edits the unauthenticated
+   * `kek` field therefore only gets the document refused.
+   */
+  async #verifiedKek(doc: StoredKeyring | undefined): Promise<KekKeys> {
+    try {
+      const kek =
+        this.#kek && doc && kekMatches(this.#kek, doc.kek)
+          ? this.#kek
+          : await resolveKek(this.#kekSource, doc?.kek, this.#maxKekIterationsOption());
+      if (doc) verifyDocument(kek, doc);
+      return kek;
+    } catch (e) {
+      if (e instanceof DecryptionError && !(e instanceof KekCheckError)) {
+        throw new KekCheckError(this.name, this.#store.location?.(this.name), { cause: e.cause });
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Refuses a verified document that is older than what this manager has seen, or that contradicts it (a
+   * fork: the store went back and was written past our version by a process that never saw ours). Emits
+   * `rollback-refused`; the snapshot stays.
+   */
+  #refuseRollback(doc: StoredKeyring): void {
+    const prev = this.#snapshot;
+    if (!prev) return;
+    const detail = rollbackReason(prev.doc, this.#highWater, doc);
+    if (!detail) return;
+    const error = new KeyringRollbackError(this.name, doc.version, this.#highWater, detail);
+    this.#stats.rollbacksRefused++;
+    this.#emit('rollback-refused', {
+      keyring: this.name,
+      storedVersion: doc.version,
+      highWaterVersion: this.#highWater,
+      error,
+    });
+    throw error;
+  }
+
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
     return run;
   }
 
-  private async loadFromStore(): Promise<StoredKeyring | undefined> {
+  async #loadFromStore(): Promise<StoredKeyring | undefined> {
     try {
-      return await this.store.load(this.name);
+      return await this.#store.load(this.name);
     } catch (e) {
       if (isMeshError(e)) throw e;
       throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `cannot load keyring '${this.name}'`, { cause: e });
@@ -634,9 +926,9 @@ export class KeyManager {
   }
 
   /** Re-reads the store and installs what it holds. Must run inside the queue. */
-  private async reloadUnlocked(): Promise<void> {
-    const doc = await this.loadFromStore();
-    const prev = this.snapshot;
+  async #reloadUnlocked(): Promise<void> {
+    const doc = await this.#loadFromStore();
+    const prev = this.#snapshot;
     if (!doc) {
       if (prev)
         throw new KeyStoreError(
@@ -646,16 +938,23 @@ export class KeyManager {
       return;
     }
     if (prev && doc.version === prev.doc.version && doc.mac === prev.doc.mac) return;
-    if (!kekMatches(this.kek, doc.kek)) {
-      this.kek = await resolveKek(this.kekSource, doc.kek, this.maxKekIterationsOption());
+    // Derive and verify into locals; adopt the KEK and the document only once both check out.
+    const kek = await this.#verifiedKek(doc);
+    this.#refuseRollback(doc);
+    const previousKek = this.#kek;
+    this.#kek = kek;
+    try {
+      this.#adopt(doc);
+    } catch (e) {
+      this.#kek = previousKek;
+      throw e;
     }
-    this.adopt(doc);
     // Tell listeners what changed elsewhere.
-    const next = this.snapshot!;
+    const next = this.#snapshot!;
     for (const [algorithm, rec] of next.primaries) {
       const before = prev?.primaries.get(algorithm);
       if (before?.stored.id !== rec.stored.id) {
-        this.emit('rotated', {
+        this.#emit('rotated', {
           algorithm,
           trigger: 'remote',
           keyId: rec.stored.id,
@@ -667,44 +966,16 @@ export class KeyManager {
     for (const rec of next.records.values()) {
       const before = prev?.records.get(rec.stored.id);
       if (rec.stored.state === 'retired' && before && before.stored.state !== 'retired') {
-        this.emit('retired', { algorithm: rec.stored.algorithm, keyId: rec.stored.id });
+        this.#emit('retired', { algorithm: rec.stored.algorithm, keyId: rec.stored.id });
       }
     }
+    if (prev?.doc.version !== next.doc.version) this.#emit('applied', { version: next.doc.version });
   }
 
-  /**
-   * Installs a verified-or-to-verify document as the snapshot. If the store went backwards (a damaged copy
-   * replaced by its backup), keys only we still know are carried over, so nothing that may have encrypted
-   * data is lost, and written back by the next change.
-   */
-  private adopt(doc: StoredKeyring, fresh: ReadonlyMap<number, Uint8Array> = new Map()): void {
-    verifyDocument(this.kek, doc);
-    const prev = this.snapshot;
+  /** Installs a document already verified under `this.#kek` (by `#verifiedKek` or because we sealed it). */
+  #adopt(doc: StoredKeyring, fresh: ReadonlyMap<number, Uint8Array> = new Map()): void {
+    const prev = this.#snapshot;
     const keys = doc.keys.map((k) => ({ ...k }));
-    // Not newer than a version we already saw, yet different: the store went back (a damaged copy replaced
-    // by its backup), possibly followed by writes of processes that never saw the lost version.
-    if (prev && doc.version <= this.highWater && doc.mac !== prev.doc.mac) {
-      // Usage counters never go back either: a lease we hold must stay counted.
-      for (const k of keys) {
-        const before = prev.records.get(k.id)?.stored;
-        if (before && before.reserved > k.reserved) k.reserved = before.reserved;
-      }
-      const present = new Set(keys.map((k) => k.id));
-      for (const r of prev.records.values()) {
-        if (present.has(r.stored.id) || !r.active) continue;
-        const carried = { ...r.stored };
-        if (
-          carried.state === 'primary' &&
-          keys.some((k) => k.algorithm === carried.algorithm && k.state === 'primary')
-        ) {
-          carried.state = 'decrypt-only';
-          carried.demotedAt = this.clock();
-        }
-        if (!carried.sealed) continue;
-        keys.push(carried);
-      }
-      this.repairPending = true;
-    }
     const records = new Map<number, KeyRecord>();
     const primaries = new Map<KeyAlgorithm, KeyRecord>();
     for (const k of keys) {
@@ -716,7 +987,7 @@ export class KeyManager {
           material = before.active.material;
         if (!material) {
           try {
-            material = openMaterial(this.kek, doc.name, k, k.sealed);
+            material = openMaterial(this.#kek, doc.name, k, k.sealed);
           } catch (cause) {
             throw new KeyStoreError('ERR_KEYSTORE_CORRUPT', `sealed material of key ${k.id} does not open`, {
               cause,
@@ -726,43 +997,52 @@ export class KeyManager {
         active =
           before?.active && before.active.material === material
             ? before.active
-            : Object.freeze({ id: k.id, algorithm: k.algorithm, material });
+            : activeKey(k.id, k.algorithm, material);
       }
       const rec: KeyRecord = { stored: k, active };
       records.set(k.id, rec);
       if (k.state === 'primary') primaries.set(k.algorithm, rec);
     }
-    for (const id of [...this.leases.keys()]) {
-      if (records.get(id)?.stored.state !== 'primary') this.leases.delete(id);
+    for (const id of [...this.#leases.keys()]) {
+      if (records.get(id)?.stored.state !== 'primary') this.#leases.delete(id);
     }
-    for (const id of [...this.uses.keys()]) if (!records.has(id)) this.uses.delete(id);
-    this.highWater = Math.max(this.highWater, doc.version);
-    this.snapshot = { doc: { ...doc, keys }, records, primaries, decryption: new Map() };
-    const retentionAt = nextRetentionDeadline(keys, this.policy);
-    this.nextMaintenanceAt = this.repairPending ? this.clock() : retentionAt;
+    for (const id of [...this.#uses.keys()]) if (!records.has(id)) this.#uses.delete(id);
+    this.#highWater = Math.max(this.#highWater, doc.version);
+    this.#snapshot = { doc: { ...doc, keys }, records, primaries, decryption: new Map() };
+    if (prev?.doc.version !== doc.version) {
+      this.#negative.clear();
+      const waiters = this.#appliedWaiters;
+      this.#appliedWaiters = [];
+      for (const w of waiters) w();
+    }
+    this.#nextMaintenanceAt = nextRetentionDeadline(keys, this.#policy);
   }
 
   /**
    * Applies `fn` to a draft of the next keyring and compare-and-swaps it; on a version conflict re-reads and
    * re-applies. `fn` returns NOOP to write nothing (unless the retention policy changes something).
    */
-  private mutate<T>(fn: (d: Draft) => T | Noop, skipWrite?: (result: T) => boolean): Promise<T | undefined> {
-    return this.enqueue(async () => {
+  #mutate<T>(
+    fn: (d: Draft) => T | Noop,
+    skipWrite?: (result: T) => boolean,
+    options: { condition?: WriteCondition | undefined; policy?: boolean } = {},
+  ): Promise<T | undefined> {
+    return this.#enqueue(async () => {
       for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-        const base = this.snapshot;
+        const base = this.#snapshot;
         const draft: Draft = {
-          now: this.clock(),
-          version: this.highWater + 1,
+          now: this.#clock(),
+          version: this.#highWater + 1,
           keys: (base?.doc.keys ?? []).map((k) => ({ ...k })),
           materials: new Map(),
           events: [],
-          kek: this.kek,
+          kek: this.#kek,
         };
         const result = fn(draft);
-        const policyChanged = this.applyPolicy(draft);
+        // Retention rides on every write of a manager that rotates by itself; never on a follower's.
+        const policyChanged = (options.policy ?? this.#automatic) && this.#applyPolicy(draft);
         const wantsWrite = result !== NOOP && !(skipWrite?.(result as T) ?? false);
-        if (!wantsWrite && !policyChanged && !this.repairPending)
-          return result === NOOP ? undefined : (result as T);
+        if (!wantsWrite && !policyChanged) return result === NOOP ? undefined : (result as T);
         if (draft.keys.length > MAX_KEYS_PER_KEYRING) {
           throw new KeyError(
             'ERR_KEY_STATE',
@@ -779,7 +1059,12 @@ export class KeyManager {
         });
         let swapped: boolean;
         try {
-          swapped = await this.store.compareAndSwap(this.name, base?.doc.version, doc);
+          swapped =
+            options.condition === undefined
+              ? await this.#store.compareAndSwap(this.name, base?.doc.version, doc)
+              : await this.#store.compareAndSwap(this.name, base?.doc.version, doc, {
+                  condition: options.condition,
+                });
         } catch (e) {
           if (isMeshError(e)) throw e;
           throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', `cannot write keyring '${this.name}'`, {
@@ -787,19 +1072,19 @@ export class KeyManager {
           });
         }
         if (swapped) {
-          const previousKek = this.kek;
-          this.kek = draft.kek;
+          const previousKek = this.#kek;
+          this.#kek = draft.kek;
           try {
-            this.repairPending = false;
-            this.adopt(doc, draft.materials);
+            this.#adopt(doc, draft.materials);
           } catch (e) {
-            this.kek = previousKek;
+            this.#kek = previousKek;
             throw e;
           }
-          for (const [event, payload] of draft.events) this.emit(event, payload as never);
+          for (const [event, payload] of draft.events) this.#emit(event, payload as never);
+          this.#emit('applied', { version: doc.version });
           return result === NOOP ? undefined : (result as T);
         }
-        await this.reloadUnlocked();
+        await this.#reloadUnlocked();
       }
       throw new KeyStoreError(
         'ERR_KEYSTORE_UNAVAILABLE',
@@ -808,76 +1093,69 @@ export class KeyManager {
     });
   }
 
-  private materialOf(d: Draft, k: StoredKey): Uint8Array | undefined {
-    return d.materials.get(k.id) ?? this.snapshot?.records.get(k.id)?.active?.material;
+  #materialOf(d: Draft, k: StoredKey): Uint8Array | undefined {
+    return d.materials.get(k.id) ?? this.#snapshot?.records.get(k.id)?.active?.material;
   }
 
-  private addKey(
+  /** Seals fresh (or given) material for a new key and adds it with {@link addKey}. */
+  #addKey(
     d: Draft,
     algorithm: KeyAlgorithm,
-    state: StoredKey['state'],
+    state: 'staged' | 'decrypt-only',
     material?: Uint8Array,
+    imported = false,
   ): StoredKey {
     const ids = new Set(d.keys.map((k) => k.id));
     let id = randomUint32();
     while (ids.has(id)) id = randomUint32();
-    const m = material ? Uint8Array.from(material) : randomBytes(KEY_MATERIAL_LENGTH);
-    const k: StoredKey = { id, algorithm, state, createdAt: d.now, createdInVersion: d.version, reserved: 0 };
-    k.sealed = sealMaterial(d.kek, this.name, k, m);
-    d.keys.push(k);
+    const m = material ? owned(Uint8Array.from(material)) : randomBytes(KEY_MATERIAL_LENGTH);
+    const sealed = sealMaterial(d.kek, this.name, { id, algorithm, createdInVersion: d.version }, m);
+    d.keys = addKey(d.keys, { id, algorithm, sealed, ...(imported && { imported }) }, d, state);
     d.materials.set(id, m);
+    return d.keys[d.keys.length - 1]!;
+  }
+
+  #stageInDraft(d: Draft, algorithm: KeyAlgorithm): StoredKey {
+    const k = this.#addKey(d, algorithm, 'staged');
+    d.events.push(['staged', { algorithm, keyId: k.id, version: d.version }]);
     return k;
   }
 
-  private promote(d: Draft, k: StoredKey, trigger: RotationTrigger): void {
-    const previous = d.keys.find((x) => x.algorithm === k.algorithm && x.state === 'primary' && x !== k);
-    if (previous) {
-      previous.state = 'decrypt-only';
-      previous.demotedAt = d.now;
-    }
-    k.state = 'primary';
-    k.promotedAt = d.now;
-    d.events.push([
-      'rotated',
-      {
-        algorithm: k.algorithm,
-        trigger,
-        keyId: k.id,
-        ...(previous && { previousKeyId: previous.id }),
-        version: d.version,
-      },
-    ]);
+  /** Promotes `id` in the draft; returns the id of the primary it replaced. */
+  #promoteInDraft(d: Draft, id: number, trigger: RotationTrigger): number | undefined {
+    const r = promoteKey(d.keys, id, d);
+    if (!r.changed) return undefined;
+    d.keys = r.keys;
+    const algorithm = d.keys.find((k) => k.id === id)!.algorithm;
+    const previous = r.previousKeyId !== undefined ? { previousKeyId: r.previousKeyId } : {};
+    d.events.push(['promoted', { algorithm, keyId: id, trigger, version: d.version, ...previous }]);
+    d.events.push(['rotated', { algorithm, trigger, keyId: id, ...previous, version: d.version }]);
+    return r.previousKeyId;
   }
 
-  private addPrimary(d: Draft, algorithm: KeyAlgorithm, trigger: RotationTrigger): void {
-    this.promote(d, this.addKey(d, algorithm, 'staged'), trigger);
+  #addPrimary(d: Draft, algorithm: KeyAlgorithm, trigger: RotationTrigger): void {
+    this.#promoteInDraft(d, this.#stageInDraft(d, algorithm).id, trigger);
   }
 
   /** Retention, maxRetainedKeys, minDecryptionVersion and destruction of old retired records. */
-  private applyPolicy(d: Draft): boolean {
+  #applyPolicy(d: Draft): boolean {
     let changed = false;
-    for (const algorithm of primaryBelowMinVersion(d.keys, this.policy, d.version)) {
-      this.addPrimary(d, algorithm, 'manual');
+    for (const algorithm of primaryBelowMinVersion(d.keys, this.#policy, d.version)) {
+      this.#addPrimary(d, algorithm, 'manual');
       changed = true;
     }
-    for (const [id] of keysToRetire(d.keys, this.policy, d.now)) {
-      const k = d.keys.find((x) => x.id === id)!;
-      k.state = 'retired';
-      k.retiredAt = d.now;
-      delete k.sealed;
-      d.events.push(['retired', { algorithm: k.algorithm, keyId: k.id }]);
-      changed = true;
-    }
-    const destroy = retiredToDestroy(d.keys);
-    if (destroy.size > 0) {
-      d.keys = d.keys.filter((k) => !destroy.has(k.id));
+    const r = applyRetention(d.keys, this.#policy, d);
+    if (r.retired.length > 0 || r.destroyed.length > 0) {
+      d.keys = r.keys;
+      for (const { key } of r.retired)
+        d.events.push(['retired', { algorithm: key.algorithm, keyId: key.id }]);
       changed = true;
     }
     return changed;
   }
 
-  private emit<E extends keyof Events>(event: E, payload: Events[E]): void {
-    const set = this.listeners.get(event);
+  #emit<E extends keyof Events>(event: E, payload: Events[E]): void {
+    const set = this.#listeners.get(event);
     if (!set) return;
     for (const l of [...set]) {
       try {

@@ -13,7 +13,10 @@ import {
   utf8Encode,
   wipe,
 } from '@mesh/crypto-core';
+import { owned } from './_secret-bytes.js';
 import { KeyError } from './errors.js';
+
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
 /** Default cap on iterations accepted from stored or received parameters: bounds attacker-chosen work. */
 export const DEFAULT_MAX_PASSWORD_ITERATIONS = 2_000_000;
@@ -71,7 +74,7 @@ function check(password: unknown, params: DerivePasswordKeyOptions, maxIteration
     params.salt.length >= MIN_SALT_LENGTH &&
     params.salt.length <= MAX_SALT_LENGTH
   ) {
-    salt = Uint8Array.from(params.salt);
+    salt = copyOf(params.salt);
   } else {
     throw new KeyError('ERR_KEY_DERIVATION', `salt must be ${MIN_SALT_LENGTH}..${MAX_SALT_LENGTH} bytes`);
   }
@@ -79,7 +82,14 @@ function check(password: unknown, params: DerivePasswordKeyOptions, maxIteration
 }
 
 async function derive(password: string, c: Checked, maxIterations: number): Promise<Uint8Array> {
-  return pbkdf2Sha256(password, c.salt, c.iterations, c.length, { maxIterations });
+  return owned(await pbkdf2Sha256(password, c.salt, c.iterations, c.length, { maxIterations }), true);
+}
+
+/** A copy in memory of its own (never a pool slice), for every array handed to a caller. */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  out.set(bytes);
+  return out;
 }
 
 /**
@@ -101,7 +111,7 @@ export async function derivePasswordKey(
   const maxIterations = params.maxIterations ?? DEFAULT_MAX_PASSWORD_ITERATIONS;
   const c = check(password, params, maxIterations);
   const key = await derive(password, c, maxIterations);
-  return { key, params: { algorithm: 'pbkdf2-hmac-sha256', salt: c.salt, iterations: c.iterations } };
+  return { key, params: { algorithm: 'pbkdf2-hmac-sha256', salt: copyOf(c.salt), iterations: c.iterations } };
 }
 
 /** Options of {@link PasswordKeyCache}. */
@@ -138,33 +148,33 @@ interface Entry {
  * ```
  */
 export class PasswordKeyCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly pending = new Map<string, Promise<Uint8Array>>();
-  private readonly secret = randomBytes(32);
-  private readonly maxEntries: number;
-  private readonly ttlMs: number;
-  private readonly maxIterations: number;
-  private readonly clock: () => number;
+  readonly #entries = new Map<string, Entry>();
+  readonly #pending = new Map<string, Promise<Uint8Array>>();
+  readonly #secret = randomBytes(32);
+  readonly #maxEntries: number;
+  readonly #ttlMs: number;
+  readonly #maxIterations: number;
+  readonly #clock: () => number;
 
   constructor(options: PasswordKeyCacheOptions = {}) {
-    this.maxEntries = options.maxEntries ?? 128;
-    this.ttlMs = options.ttlMs ?? 300_000;
-    this.maxIterations = options.maxIterations ?? DEFAULT_MAX_PASSWORD_ITERATIONS;
-    this.clock = options.clock ?? Date.now;
-    if (!Number.isSafeInteger(this.maxEntries) || this.maxEntries < 1) {
+    this.#maxEntries = options.maxEntries ?? 128;
+    this.#ttlMs = options.ttlMs ?? 300_000;
+    this.#maxIterations = options.maxIterations ?? DEFAULT_MAX_PASSWORD_ITERATIONS;
+    this.#clock = options.clock ?? Date.now;
+    if (!Number.isSafeInteger(this.#maxEntries) || this.#maxEntries < 1) {
       throw new KeyError('ERR_CONFIG_INVALID', 'maxEntries must be a positive integer');
     }
-    if (!Number.isFinite(this.ttlMs) || this.ttlMs <= 0) {
+    if (!Number.isFinite(this.#ttlMs) || this.#ttlMs <= 0) {
       throw new KeyError('ERR_CONFIG_INVALID', 'ttlMs must be a positive number');
     }
-    if (!Number.isSafeInteger(this.maxIterations) || this.maxIterations < 1) {
+    if (!Number.isSafeInteger(this.#maxIterations) || this.#maxIterations < 1) {
       throw new KeyError('ERR_CONFIG_INVALID', 'maxIterations must be a positive integer');
     }
   }
 
   /** Entries currently held (expired ones included until they are next touched). */
   get size(): number {
-    return this.entries.size;
+    return this.#entries.size;
   }
 
   /**
@@ -175,58 +185,67 @@ export class PasswordKeyCache {
     password: string,
     params: Omit<DerivePasswordKeyOptions, 'maxIterations'> = {},
   ): Promise<DerivedPasswordKey> {
-    const c = check(password, params, this.maxIterations);
-    const id = this.cacheKey(password, c);
+    const c = check(password, params, this.#maxIterations);
+    const id = this.#cacheKey(password, c);
     const result = (key: Uint8Array): DerivedPasswordKey => ({
-      key: Uint8Array.from(key),
-      params: { algorithm: 'pbkdf2-hmac-sha256', salt: c.salt, iterations: c.iterations },
+      key: copyOf(key),
+      params: { algorithm: 'pbkdf2-hmac-sha256', salt: copyOf(c.salt), iterations: c.iterations },
     });
-    const now = this.clock();
-    const hit = this.entries.get(id);
+    const now = this.#clock();
+    const hit = this.#entries.get(id);
     if (hit) {
-      this.entries.delete(id);
+      this.#entries.delete(id);
       if (hit.expiresAt > now) {
-        this.entries.set(id, hit); // most recently used goes last
+        this.#entries.set(id, hit); // most recently used goes last
         return result(hit.key);
       }
       wipe(hit.key);
     }
-    let p = this.pending.get(id);
+    let p = this.#pending.get(id);
     if (!p) {
-      p = derive(password, c, this.maxIterations).then(
+      p = derive(password, c, this.#maxIterations).then(
         (key) => {
-          this.pending.delete(id);
+          this.#pending.delete(id);
           // The cache holds its own copy: evicting (and wiping) it must not touch what waiters receive.
-          this.insert(id, Uint8Array.from(key));
+          this.#insert(id, copyOf(key));
           return key;
         },
         (e: unknown) => {
-          this.pending.delete(id);
+          this.#pending.delete(id);
           throw e;
         },
       );
-      this.pending.set(id, p);
+      this.#pending.set(id, p);
     }
     return result(await p);
   }
 
-  /** Drops (and wipes) every entry. */
-  clear(): void {
-    for (const e of this.entries.values()) wipe(e.key);
-    this.entries.clear();
+  /** Sizes and limits only: never keys or cache ids. */
+  toJSON(): { size: number; maxEntries: number; ttlMs: number } {
+    return { size: this.#entries.size, maxEntries: this.#maxEntries, ttlMs: this.#ttlMs };
   }
 
-  private insert(id: string, key: Uint8Array): void {
-    this.entries.delete(id);
-    this.entries.set(id, { key, expiresAt: this.clock() + this.ttlMs });
-    while (this.entries.size > this.maxEntries) {
-      const [oldest, entry] = this.entries.entries().next().value as [string, Entry];
-      this.entries.delete(oldest);
+  [inspectSymbol](): string {
+    return `PasswordKeyCache { size: ${this.#entries.size}, maxEntries: ${this.#maxEntries}, ttlMs: ${this.#ttlMs} }`;
+  }
+
+  /** Drops (and wipes) every entry. */
+  clear(): void {
+    for (const e of this.#entries.values()) wipe(e.key);
+    this.#entries.clear();
+  }
+
+  #insert(id: string, key: Uint8Array): void {
+    this.#entries.delete(id);
+    this.#entries.set(id, { key, expiresAt: this.#clock() + this.#ttlMs });
+    while (this.#entries.size > this.#maxEntries) {
+      const [oldest, entry] = this.#entries.entries().next().value as [string, Entry];
+      this.#entries.delete(oldest);
       wipe(entry.key);
     }
   }
 
-  private cacheKey(password: string, c: Checked): string {
+  #cacheKey(password: string, c: Checked): string {
     const pw = utf8Encode(password);
     const buf = new Uint8Array(4 + pw.length + 4 + c.salt.length + 8);
     const view = new DataView(buf.buffer);
@@ -238,9 +257,12 @@ export class PasswordKeyCache {
     buf.set(c.salt, saltAt + 4);
     view.setUint32(tailAt, c.iterations);
     view.setUint32(tailAt + 4, c.length);
-    const mac = hmacSha256(this.secret, buf);
+    const mac = hmacSha256(this.#secret, buf);
     wipe(buf);
     wipe(pw);
-    return Buffer.from(mac).toString('base64url');
+    // A view, not Buffer.from(mac): a copy would leave this password verifier in the shared pool.
+    const id = Buffer.from(mac.buffer, mac.byteOffset, mac.byteLength).toString('base64url');
+    wipe(mac);
+    return id;
   }
 }

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   constantTimeEqual,
@@ -16,6 +15,7 @@ import {
   type RsaKeyPairPem,
 } from '@mesh/crypto-core';
 import { writeFileAtomic } from './_atomic-file.js';
+import { BoundedReadError, readRegularFile } from './_bounded-read.js';
 import { KeyError, KeyStoreError } from './errors.js';
 
 /** Options of {@link saveRsaKeyPair}. */
@@ -82,10 +82,25 @@ export async function saveRsaKeyPair(
   return { publicKeyPath, privateKeyPath };
 }
 
+/** PEM files of RSA keys up to 16384 bits are a few KiB; anything past this bound is not one. */
+const MAX_KEY_FILE_BYTES = 64 * 1024;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 async function readKeyFile(path: string): Promise<string> {
   try {
-    return await readFile(path, 'utf8');
+    // Regular files only, read with a bound: a FIFO or /dev/zero at the path fails instead of hanging.
+    const bytes = await readRegularFile(path, MAX_KEY_FILE_BYTES);
+    try {
+      return utf8.decode(bytes);
+    } finally {
+      bytes.fill(0);
+    }
   } catch (e) {
+    if (e instanceof BoundedReadError || e instanceof TypeError) {
+      throw new KeyError('ERR_CONFIG_INVALID', `${path} is not a PEM key file (${(e as Error).message})`, {
+        cause: e,
+      });
+    }
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new KeyError('ERR_KEY_NOT_FOUND', `no key file ${path}`, { cause: e });
     }

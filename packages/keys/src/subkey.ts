@@ -5,6 +5,7 @@
  * @module
  */
 import { hkdfSha256, utf8Encode } from '@mesh/crypto-core';
+import { owned } from './_secret-bytes.js';
 import { KeyError } from './errors.js';
 
 const EMPTY_SALT = new Uint8Array(0); // RFC 5869 §2.2: absent salt = HashLen zero bytes
@@ -31,5 +32,6 @@ export function deriveSubkey(key: Uint8Array, service: string, length = 32): Uin
   if (!Number.isSafeInteger(length) || length < 1 || length > 255 * 32) {
     throw new KeyError('ERR_KEY_DERIVATION', 'subkey length must be 1..8160 bytes');
   }
-  return hkdfSha256(key, EMPTY_SALT, utf8Encode(service), length);
+  // Whatever the backend hands back, the caller gets an array that owns its whole buffer.
+  return owned(hkdfSha256(key, EMPTY_SALT, utf8Encode(service), length), true);
 }

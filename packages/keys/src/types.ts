@@ -51,6 +51,10 @@ export interface KeyInfo {
 export interface ActiveKey {
   readonly id: number;
   readonly algorithm: KeyAlgorithm;
+  /**
+   * The key bytes (32). Not enumerable: `JSON.stringify`, `console.log` and spreading never show or copy it.
+   * The array owns its whole `ArrayBuffer`.
+   */
   readonly material: Uint8Array;
 }
 
@@ -126,6 +130,25 @@ export interface StoredKeyring {
 }
 
 /**
+ * An extra precondition for one write, understood by the store it is given to (e.g. `EtcdKeyStore`'s
+ * `kind: 'etcd-txn'`, which adds compares of leadership and ack keys to its transaction). Opaque to
+ * `@mesh/keys`; stores that do not understand a condition refuse the write (never ignore it).
+ */
+export interface WriteCondition {
+  readonly kind: string;
+}
+
+/** Options of {@link KeyStore.compareAndSwap}. */
+export interface CompareAndSwapOptions {
+  /**
+   * Written only if this also holds. A store that cannot check it throws `KeyStoreError`
+   * `ERR_CONFIG_INVALID`; a condition that is checked and fails throws {@link WriteConditionFailedError}
+   * (never `false`, which means "version differs: re-read and retry").
+   */
+  readonly condition?: WriteCondition;
+}
+
+/**
  * Persistence of sealed keyrings. Implementations: {@link MemoryKeyStore}, {@link FileKeyStore}, and
  * `EtcdKeyStore` in `@mesh/keystore-etcd`.
  */
@@ -136,8 +159,18 @@ export interface KeyStore {
    * Writes `next` only if the stored version equals `expectedVersion` (`undefined`: only if absent).
    * Returns false, writing nothing, when the version differs.
    */
-  compareAndSwap(name: string, expectedVersion: number | undefined, next: StoredKeyring): Promise<boolean>;
-  /** Calls `onChange` (possibly more than once per change) when the keyring changes; returns unsubscribe. */
-  watch?(name: string, onChange: () => void): () => void;
+  compareAndSwap(
+    name: string,
+    expectedVersion: number | undefined,
+    next: StoredKeyring,
+    options?: CompareAndSwapOptions,
+  ): Promise<boolean>;
+  /**
+   * Calls `onChange` (possibly more than once per change) when the keyring changes; returns unsubscribe.
+   * `onError`, if given, hears about a watch that failed or lost its connection (the store keeps trying).
+   */
+  watch?(name: string, onChange: () => void, onError?: (error: unknown) => void): () => void;
+  /** Where keyring `name` is kept (a path, a key prefix), for operator messages. Never a secret. */
+  location?(name: string): string;
   close?(): Promise<void>;
 }

@@ -102,45 +102,38 @@ describe('FileKeyStore', () => {
     expect(seen).toEqual(['ERR_KEYSTORE_CORRUPT']);
   });
 
-  it('a manager carries keys only it knows when the store falls back to an older copy', async () => {
+  // Before the security review these two cases were merged (keys only the manager knew were carried into
+  // the older copy). A rollback is now refused instead: see README, "Rollback".
+  it('a manager refuses the older copy the store falls back to, and keeps serving its own keyring', async () => {
     const path = join(dir, 'keyring.json');
-    const { m, v2, kek } = await twoVersions(path);
-    const newest = await m.acquireEncryptionKey(); // key created in v2
+    const { m, v2 } = await twoVersions(path);
+    const newest = await m.acquireEncryptionKey(); // key created in v2; the lease makes v3, .bak holds v2
+    const versionBefore = m.version;
+    const refused: number[] = [];
+    m.on('rollback-refused', (e) => refused.push(e.storedVersion));
     await writeFile(path, 'damaged');
-    // The store now serves v1 (one key fewer); the manager's next write restores the lost key.
-    await m.rotate();
-    const doc = (await new FileKeyStore({ path }).load('default'))!;
-    expect(doc.version).toBeGreaterThan(v2.version);
-    expect(doc.keys.map((k) => k.id)).toContain(newest.id);
-    // ... with its usage counter, so the lease handed out before the damage stays counted.
-    expect(doc.keys.find((k) => k.id === newest.id)!.reserved).toBeGreaterThan(0);
-    const other = await KeyManager.open({
-      store: new FileKeyStore({ path }),
-      kek,
-      watch: false,
-      algorithms: ['aes-256-gcm'],
+    // The store now serves v1 (one key fewer): the write that finds it is refused, nothing is merged.
+    await expect(m.rotate()).rejects.toMatchObject({
+      name: 'KeyringRollbackError',
+      code: 'ERR_KEYSTORE_CORRUPT',
     });
-    expect((await other.getDecryptionKey(newest.id)).material).toEqual(newest.material);
+    expect(refused).toEqual([v2.version]);
+    expect(m.version).toBe(versionBefore);
+    expect((await m.acquireEncryptionKey()).id).toBe(newest.id);
+    expect(await readFile(path, 'utf8')).toBe('damaged'); // the manager wrote nothing
   });
 
-  it('a key created in the lost write is carried over by a manager that knows it', async () => {
+  it('a key created in the lost write stays usable in the manager that knows it; the older copy is not adopted', async () => {
     const path = join(dir, 'keyring.json');
-    const { m, kek } = await twoVersions(path);
+    const { m } = await twoVersions(path);
     await m.rotate(); // the newest primary exists only in the main copy, not in .bak
     const newest = await m.getDecryptionKey(m.keys().find((k) => k.state === 'primary')!.id);
     await writeFile(path, 'damaged');
-    const served = (await new FileKeyStore({ path }).load('default'))!;
+    const served = (await new FileKeyStore({ path, onBackupServed: () => {} }).load('default'))!;
     expect(served.keys.map((k) => k.id)).not.toContain(newest.id);
-    await m.rotate();
-    const doc = (await new FileKeyStore({ path }).load('default'))!;
-    expect(doc.keys.find((k) => k.id === newest.id)).toMatchObject({ state: 'decrypt-only' });
-    const other = await KeyManager.open({
-      store: new FileKeyStore({ path }),
-      kek,
-      watch: false,
-      algorithms: ['aes-256-gcm'],
-    });
-    expect((await other.getDecryptionKey(newest.id)).material).toEqual(newest.material);
+    await expect(m.refresh()).rejects.toMatchObject({ name: 'KeyringRollbackError' });
+    expect(m.keys().find((k) => k.id === newest.id)).toMatchObject({ state: 'primary' });
+    expect((await m.getDecryptionKey(newest.id)).material).toEqual(newest.material);
   });
 
   it('breaks the lock of a dead process at once, waits for a live one', async () => {

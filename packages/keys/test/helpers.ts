@@ -63,7 +63,8 @@ export function haveOpenssl(): boolean {
 
 /** Every textual form a leaked key could take in a file. */
 export function encodings(bytes: Uint8Array): string[] {
-  const b = Buffer.from(bytes);
+  // A view, not a copy: copying a key into Node's Buffer pool would plant it where tests look for leaks.
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return [
     b.toString('hex'),
     b.toString('hex').toUpperCase(),
@@ -82,8 +83,8 @@ export function encodings(bytes: Uint8Array): string[] {
 
 /** Asserts `haystack` holds `bytes` in no raw or encoded form. */
 export function containsKey(haystack: Uint8Array, bytes: Uint8Array): boolean {
-  const h = Buffer.from(haystack);
-  if (h.indexOf(Buffer.from(bytes)) !== -1) return true;
+  const h = Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength);
+  if (h.indexOf(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) !== -1) return true;
   const text = h.toString('latin1');
   return encodings(bytes).some((e) => text.includes(e));
 }

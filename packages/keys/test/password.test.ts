@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 // Count real PBKDF2 runs: a cache hit must not derive.
@@ -149,38 +150,67 @@ describe('PasswordKeyCache', () => {
   it('never holds the password, in any form', async () => {
     const password = 'Tr0ub4dor&3-unique-marker';
     const cache = new PasswordKeyCache();
-    await cache.derive(password, { iterations: FAST });
-    const pwBytes = Buffer.from(password, 'utf8');
+    const { key } = await cache.derive(password, { iterations: FAST });
+    const pwHex = Buffer.from(password, 'utf8').toString('hex');
+    const forms = [password, Buffer.from(password).toString('base64'), pwHex];
+    // The cache keeps its state in #private fields, out of reach of plain JS: walk them through the V8
+    // inspector, which sees private fields, Map entries and typed-array bytes.
+    const session = new Session();
+    session.connect();
     const found: string[] = [];
-    const seen = new Set<unknown>();
-    const walk = (v: unknown, at: string): void => {
-      if (typeof v === 'string') {
-        if (
-          v.includes(password) ||
-          v.includes(pwBytes.toString('base64')) ||
-          v.includes(pwBytes.toString('hex'))
-        ) {
-          found.push(at);
+    const seen = new Set<string>();
+    let visited = 0;
+    const arrays: string[] = [];
+    try {
+      (globalThis as Record<string, unknown>).__meshCacheUnderTest = cache;
+      const root = await session.post('Runtime.evaluate', { expression: 'globalThis.__meshCacheUnderTest' });
+      const walk = async (
+        obj: { objectId?: string; type: string; subtype?: string; value?: unknown },
+        at: string,
+      ) => {
+        if (obj.type === 'string') {
+          if (forms.some((f) => String(obj.value).includes(f))) found.push(at);
+          return;
         }
-        return;
-      }
-      if (typeof v !== 'object' || v === null || seen.has(v)) return;
-      seen.add(v);
-      if (v instanceof Uint8Array) {
-        if (Buffer.from(v.buffer, v.byteOffset, v.byteLength).indexOf(pwBytes) !== -1) found.push(at);
-        return;
-      }
-      if (v instanceof Map) {
-        for (const [k, x] of v) {
-          walk(k, `${at}.key`);
-          walk(x, `${at}[${String(k)}]`);
+        if (!obj.objectId || seen.has(obj.objectId) || visited > 2_000) return;
+        seen.add(obj.objectId);
+        visited++;
+        if (obj.subtype === 'typedarray') {
+          const hex = await session.post('Runtime.callFunctionOn', {
+            objectId: obj.objectId,
+            functionDeclaration:
+              'function () { return Buffer.from(this.buffer, this.byteOffset, this.byteLength).toString("hex"); }',
+            returnByValue: true,
+          });
+          if (String(hex.result.value).includes(pwHex)) found.push(at);
+          arrays.push(String(hex.result.value));
+          return;
         }
-        return;
-      }
-      for (const k of Reflect.ownKeys(v)) walk((v as Record<PropertyKey, unknown>)[k], `${at}.${String(k)}`);
-    };
-    walk(cache, 'cache');
-    expect(seen.size).toBeGreaterThan(3); // the walk did reach the entries
+        if (obj.subtype === 'map') {
+          const entries = await session.post('Runtime.callFunctionOn', {
+            objectId: obj.objectId,
+            functionDeclaration: 'function () { return [...this.entries()]; }',
+          });
+          await walk(entries.result, `${at}.entries`);
+          return;
+        }
+        if (obj.type === 'function') return;
+        const props = await session.post('Runtime.getProperties', {
+          objectId: obj.objectId,
+          ownProperties: true,
+        });
+        for (const p of props.result) if (p.value) await walk(p.value, `${at}.${p.name}`);
+        for (const p of (props as { privateProperties?: typeof props.result }).privateProperties ?? [])
+          if (p.value) await walk(p.value, `${at}.${p.name}`);
+      };
+      await walk(root.result, 'cache');
+    } finally {
+      delete (globalThis as Record<string, unknown>).__meshCacheUnderTest;
+      session.disconnect();
+    }
+    expect(visited).toBeGreaterThan(3); // the walk did reach the entries
+    // Positive control: the walk reached the #private entries (it saw the cached key's bytes).
+    expect(arrays).toContain(Buffer.from(key).toString('hex'));
     expect(found).toEqual([]);
   });
 });
