@@ -64,9 +64,15 @@ function decodeHex(codes: Codes, start: number, end: number, length: number): Ui
  * array, or undefined. Non-zero spare bits are refused, so each key has one spelling.
  */
 function decodeBase64(codes: Codes, start: number, end: number, length: number): Uint8Array | undefined {
-  while (end > start && codes.at(end - 1) === 61) end--; // '='
+  let pads = 0;
+  while (end > start && codes.at(end - 1) === 61) {
+    end--; // '='
+    pads++;
+  }
   const chars = end - start;
   if (chars !== Math.ceil((length * 4) / 3)) return undefined;
+  // Padding is optional, but when present it completes the last quantum exactly (RFC 4648 §4).
+  if (pads !== 0 && (chars + pads) % 4 !== 0) return undefined;
   const out = new Uint8Array(length);
   let url: boolean | undefined;
   let acc = 0;

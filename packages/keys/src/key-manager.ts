@@ -328,9 +328,10 @@ export class KeyManager {
         this.#stats.negativeCacheHits++;
       } else {
         this.#negative.delete(id);
-        await this.#refreshOnMiss();
+        const read = await this.#refreshOnMiss();
         rec = this.#snapshot?.records.get(id);
-        if (!rec) this.#rememberUnknown(id);
+        // Only an id a re-read did not find is remembered (not one merely answered inside the interval).
+        if (!rec && read) this.#rememberUnknown(id);
       }
     }
     if (!rec || (algorithm !== undefined && rec.stored.algorithm !== algorithm)) {
@@ -567,7 +568,7 @@ export class KeyManager {
 
   /**
    * Re-reads the keyring from the store (concurrent calls share one read; at most one read per
-   * `missReloadIntervalMs`, later callers wait for the next permitted one). For callers that meet a
+   * `missReloadIntervalMs`: inside the interval it returns at once with the keyring as it is). For callers that meet a
    * ciphertext without a key id (Fernet) and want to see rotations made elsewhere before giving up.
    *
    * @example
@@ -837,14 +838,17 @@ export class KeyManager {
 
   /**
    * A store re-read on behalf of input anyone can send (unknown key ids, Fernet tokens no key opens): shared
-   * by every concurrent caller, and at most one per `missReloadIntervalMs`; callers that come sooner wait
-   * for the next permitted read, so a key another node just added is still found within that interval.
+   * by every concurrent caller, and at most one per `missReloadIntervalMs`; callers that come sooner get
+   * the keyring as it is.
    */
-  #refreshOnMiss(): Promise<void> {
+  #refreshOnMiss(): Promise<boolean> {
     if (!this.#missReload) {
       const wait = this.#lastMissReloadAt + this.#missReloadIntervalMs - performance.now();
+      // Inside the interval a miss is answered at once, without a read: nobody waits (a flood of hostile ids
+      // holds no requests), and a key just added elsewhere arrives through the watch or is found by the next
+      // permitted re-read, at most one interval later.
+      if (wait > 0) return Promise.resolve(false);
       this.#missReload = (async () => {
-        if (wait > 0) await sleep(wait);
         this.#lastMissReloadAt = performance.now();
         this.#stats.missReloads++;
         await this.#enqueue(() => this.#reloadUnlocked());
@@ -852,11 +856,14 @@ export class KeyManager {
         this.#missReload = undefined;
       });
     }
-    return this.#missReload.catch((e) => {
-      throw isMeshError(e)
-        ? e
-        : new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', 'key store read failed', { cause: e });
-    });
+    return this.#missReload.then(
+      () => true,
+      (e: unknown) => {
+        throw isMeshError(e)
+          ? e
+          : new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', 'key store read failed', { cause: e });
+      },
+    );
   }
 
   #rememberUnknown(id: number): void {
@@ -864,7 +871,7 @@ export class KeyManager {
       const oldest = this.#negative.keys().next().value as number;
       this.#negative.delete(oldest);
     }
-    this.#negative.set(id, performance.now() + 2 * this.#missReloadIntervalMs);
+    this.#negative.set(id, performance.now() + this.#missReloadIntervalMs);
   }
 
   /**

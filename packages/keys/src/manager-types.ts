@@ -30,8 +30,10 @@ export interface KeyManagerOptions {
   maxKekIterations?: number;
   /**
    * Shortest time between two store re-reads caused by unknown key ids or `refresh()` (input anyone can send),
-   * default 1000 ms. Callers that miss meanwhile share the next permitted re-read; ids still unknown after
-   * a re-read fail at once for twice this long (or until the keyring changes). Watch events are not limited.
+   * default 1000 ms (0: no limit). A miss inside the interval is answered from the keyring in memory, without
+   * a read; ids still unknown after a re-read fail at once for as long again (or until the keyring
+   * changes). Watch events are not limited: with a watch a new key arrives by push, without one the next
+   * permitted re-read finds it, at most one interval later.
    */
   missReloadIntervalMs?: number;
   /**

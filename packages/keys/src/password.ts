@@ -32,7 +32,10 @@ export interface PasswordKeyParams {
   readonly iterations: number;
 }
 
-/** A derived key and the parameters that produced it. */
+/**
+ * A derived key and the parameters that produced it. `key` is not enumerable (JSON and `console.log` show
+ * the parameters only) and owns its whole `ArrayBuffer`.
+ */
 export interface DerivedPasswordKey {
   readonly key: Uint8Array;
   readonly params: PasswordKeyParams;
@@ -85,6 +88,16 @@ async function derive(password: string, c: Checked, maxIterations: number): Prom
   return owned(await pbkdf2Sha256(password, c.salt, c.iterations, c.length, { maxIterations }), true);
 }
 
+/** The result object: `key` non-enumerable, so printing or serialising the result never shows it. */
+function derived(key: Uint8Array, c: Checked): DerivedPasswordKey {
+  const params: PasswordKeyParams = {
+    algorithm: 'pbkdf2-hmac-sha256',
+    salt: copyOf(c.salt),
+    iterations: c.iterations,
+  };
+  return Object.defineProperty({ params }, 'key', { value: key, enumerable: false }) as DerivedPasswordKey;
+}
+
 /** A copy in memory of its own (never a pool slice), for every array handed to a caller. */
 function copyOf(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(bytes.length);
@@ -111,7 +124,7 @@ export async function derivePasswordKey(
   const maxIterations = params.maxIterations ?? DEFAULT_MAX_PASSWORD_ITERATIONS;
   const c = check(password, params, maxIterations);
   const key = await derive(password, c, maxIterations);
-  return { key, params: { algorithm: 'pbkdf2-hmac-sha256', salt: copyOf(c.salt), iterations: c.iterations } };
+  return derived(key, c);
 }
 
 /** Options of {@link PasswordKeyCache}. */
@@ -187,10 +200,7 @@ export class PasswordKeyCache {
   ): Promise<DerivedPasswordKey> {
     const c = check(password, params, this.#maxIterations);
     const id = this.#cacheKey(password, c);
-    const result = (key: Uint8Array): DerivedPasswordKey => ({
-      key: copyOf(key),
-      params: { algorithm: 'pbkdf2-hmac-sha256', salt: copyOf(c.salt), iterations: c.iterations },
-    });
+    const result = (key: Uint8Array): DerivedPasswordKey => derived(copyOf(key), c);
     const now = this.#clock();
     const hit = this.#entries.get(id);
     if (hit) {

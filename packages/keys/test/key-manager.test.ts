@@ -399,7 +399,14 @@ describe('lookup', () => {
   it('getDecryptionKey re-reads the store once for an unknown id, then ERR_KEY_NOT_FOUND', async () => {
     const store = new CountingStore();
     const kek = rawKek();
-    const a = await KeyManager.open({ store, kek, watch: false, algorithms: ['aes-256-gcm'] });
+    // No re-read rate limit here (0): each miss re-reads (the limit is tested in security.test.ts).
+    const a = await KeyManager.open({
+      store,
+      kek,
+      watch: false,
+      algorithms: ['aes-256-gcm'],
+      missReloadIntervalMs: 0,
+    });
     const b = await KeyManager.open({ store, kek, watch: false, algorithms: ['aes-256-gcm'] });
     await b.rotate();
     const fresh = await b.acquireEncryptionKey();

@@ -244,6 +244,11 @@ describe('finding 5: secrets do not print', () => {
       ['MemoryKeyStore', store],
       ['FileKeyStore', fileStore],
       ['PasswordKeyCache', cache],
+      ['DerivedPasswordKey', pw],
+      [
+        'derivePasswordKey result',
+        await derivePasswordKey('pw', { iterations: 1_000, salt: pw.params.salt }),
+      ],
     ];
     for (const [what, o] of objects) {
       const texts = [inspect(o, { depth: Number.POSITIVE_INFINITY }), JSON.stringify(o) ?? ''];
@@ -275,11 +280,14 @@ describe('finding 8: unauthenticated input cannot turn every request into a stor
       missReloadIntervalMs: 100,
     });
     const loads = store.loads;
-    // The same hostile id, again and again: one store read.
+    // The same hostile id, again and again: one store read per interval (100 lookups take far less).
+    const s0 = performance.now();
     for (let i = 0; i < 100; i++) {
       await expect(m.getDecryptionKey(424242)).rejects.toMatchObject({ code: 'ERR_KEY_NOT_FOUND' });
     }
-    expect(store.loads - loads).toBe(1);
+    expect(store.loads - loads).toBeLessThanOrEqual(1 + Math.floor((performance.now() - s0) / 100));
+    expect(m.stats().negativeCacheHits).toBeGreaterThan(0);
+    const afterSame = store.loads;
     // A stream of distinct hostile ids (a request every 2 ms for ~400 ms, not waiting for answers).
     const started = performance.now();
     const pending: Promise<unknown>[] = [];
@@ -291,7 +299,7 @@ describe('finding 8: unauthenticated input cannot turn every request into a stor
     await Promise.all(pending);
     const elapsed = performance.now() - started;
     expect(pending.length).toBeGreaterThan(20);
-    expect(store.loads - loads).toBeLessThanOrEqual(2 + Math.ceil(elapsed / 100));
+    expect(store.loads - afterSame).toBeLessThanOrEqual(2 + Math.ceil(elapsed / 100));
     // Fernet: refresh() is rate limited in the manager too (the facade's call site is unchanged).
     const before = store.loads;
     const t0 = performance.now();
@@ -300,7 +308,14 @@ describe('finding 8: unauthenticated input cannot turn every request into a stor
     expect(store.loads - before).toBeLessThanOrEqual(2 + Math.ceil((performance.now() - t0) / 100));
     expect(store.loads - before).toBeLessThan(53);
     expect(m.stats().missReloads).toBeGreaterThan(0);
-    expect(m.stats().negativeCacheHits).toBeGreaterThanOrEqual(99);
+    // Default interval (1 s): 50 distinct unknown ids in a row cost one read.
+    const watched = await KeyManager.open({ store, kek: rawKek(), algorithms: ['aes-256-gcm'], name: 'w' });
+    const wLoads = store.loads;
+    const w0 = performance.now();
+    for (let i = 0; i < 50; i++) {
+      await expect(watched.getDecryptionKey(10_000 + i)).rejects.toMatchObject({ code: 'ERR_KEY_NOT_FOUND' });
+    }
+    expect(store.loads - wLoads).toBeLessThanOrEqual(1 + Math.floor((performance.now() - w0) / 1000));
   });
 
   it('a key another manager just added is still found: through the watch, and by the next permitted re-read', async () => {
@@ -315,14 +330,30 @@ describe('finding 8: unauthenticated input cannot turn every request into a stor
     await expect(noWatch.getDecryptionKey(7)).rejects.toMatchObject({ code: 'ERR_KEY_NOT_FOUND' });
     await writer.rotate();
     const fresh = await writer.acquireEncryptionKey();
+    // Without a watch: a client retrying finds the key by the next permitted re-read, within about a second.
     const t0 = performance.now();
-    expect((await noWatch.getDecryptionKey(fresh.id)).material).toEqual(fresh.material);
+    const eventually = async <T>(fn: () => Promise<T>): Promise<T> => {
+      for (;;) {
+        try {
+          return await fn();
+        } catch (e) {
+          if (performance.now() - t0 > 2_000) throw e;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    };
+    expect((await eventually(() => noWatch.getDecryptionKey(fresh.id))).material).toEqual(fresh.material);
     expect(performance.now() - t0).toBeLessThan(2_000);
+    // With a watch: at once, through the watch.
     await new Promise((r) => setTimeout(r, 20));
     expect((await withWatch.getDecryptionKey(fresh.id)).material).toEqual(fresh.material);
     // Fernet path: a key added elsewhere shows up through refresh() within the interval.
     await writer.rotate();
-    await noWatch.refresh();
+    const t1 = performance.now();
+    while (noWatch.version !== writer.version && performance.now() - t1 < 2_000) {
+      await noWatch.refresh();
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(noWatch.version).toBe(writer.version);
   });
 });
