@@ -161,7 +161,10 @@ export function renderMarkdown(r: BenchResults): string {
             `one stream of ${num(s.totalBytes / (1024 * 1024 * 1024), 2)} GiB, encrypt (wall-clock)`,
             `${num(s.oneStream.mbPerSecond)} MB/s (${num(s.oneStream.seconds, 2)} s)`,
           ],
-          ['peak RSS growth during it', `${num(s.peakRssGrowthBytes / (1024 * 1024), 1)} MiB`],
+          [
+            'peak RSS growth during it (over the RSS after warm-up and a full GC)',
+            `${num(s.peakRssGrowthBytes / (1024 * 1024), 1)} MiB (${num(s.rssBaselineBytes / (1024 * 1024), 0)} -> ${num(s.peakRssBytes / (1024 * 1024), 0)} MiB)`,
+          ],
           [
             'stream encrypt, 32 MiB slices (CPU time)',
             `${num(summarize(s.slices.stream).median)} MB/s [${num(summarize(s.slices.stream).min)}-${num(summarize(s.slices.stream).max)}]`,
