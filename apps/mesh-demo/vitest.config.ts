@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
+    // Each demo test runs a whole fleet of processes: one file at a time keeps them off each other's cores.
+    fileParallelism: false,
+    testTimeout: 120_000,
     hookTimeout: 60_000,
   },
 });

@@ -30,9 +30,27 @@ export function trailingData(): CompressionError {
   return invalidData('bytes follow the end of the zlib stream');
 }
 
-/** Join output chunks; a single chunk is returned as is (both engines hand out fresh, unshared chunks). */
+/** True when `bytes` is the whole of its `ArrayBuffer`: nothing else is reachable through `.buffer`. */
+export function ownsBuffer(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength;
+}
+
+/**
+ * `bytes` as a plain `Uint8Array` that owns its whole buffer (the package's memory contract): the same memory
+ * when it already does, else a copy into fresh memory. Engines write output chunks into larger buffers (node:zlib
+ * slices one 64 KiB buffer into several chunks; pako hands out a view of a partly filled chunk), whose other
+ * bytes must not be reachable from what a caller receives.
+ */
+export function owned(bytes: Uint8Array): Uint8Array {
+  if (ownsBuffer(bytes)) {
+    return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, 0, bytes.byteLength);
+  }
+  return new Uint8Array(bytes); // copies exactly the view's bytes into a buffer of their own
+}
+
+/** Join output chunks into one array that owns its buffer; a single owning chunk is returned as is. */
 export function concatChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
+  if (chunks.length === 1) return owned(chunks[0]!);
   const out = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {

@@ -10,9 +10,9 @@
  * @module
  */
 import type { TransformCallback } from 'node:stream';
-import { Deflate, deflateSync, Inflate, inflateSync } from 'node:zlib';
+import { Deflate, deflateSync, Inflate, inflateSync, type ZlibOptions } from 'node:zlib';
 import { assertBytes, assertLevel, assertMaxInflatedBytes, INFLATE_CHUNK_BYTES } from './_validate.js';
-import { invalidData, limitError, trailingData, truncatedData } from './_zlib-errors.js';
+import { invalidData, limitError, owned, trailingData, truncatedData } from './_zlib-errors.js';
 import type { CompressionEngine, CompressionLevel } from './engine.js';
 import { isCompressionError } from './errors.js';
 
@@ -35,15 +35,6 @@ function fromNodeError(error: unknown, limit: number): unknown {
   }
 }
 
-/**
- * A plain `Uint8Array` view of Node's output; copied when it would pin a much larger backing buffer (a
- * 1 KiB result cut from a 64 KiB chunk), so callers that keep many results do not keep 64x their size.
- */
-function trimmed(buf: Uint8Array): Uint8Array {
-  if (buf.byteLength * 2 < buf.buffer.byteLength) return new Uint8Array(buf);
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-}
-
 function inflate(data: Uint8Array, maxInflatedBytes: number): Uint8Array {
   assertBytes(data);
   assertMaxInflatedBytes(maxInflatedBytes);
@@ -61,13 +52,24 @@ function inflate(data: Uint8Array, maxInflatedBytes: number): Uint8Array {
   // Node stops at the end of the zlib stream and ignores what follows; RFC 1950 has nothing after Adler-32.
   if (result.engine.bytesWritten !== data.length) throw trailingData();
   if (result.buffer.length > maxInflatedBytes) throw limitError(maxInflatedBytes);
-  return trimmed(result.buffer);
+  return owned(result.buffer);
 }
 
 function deflate(data: Uint8Array, level: CompressionLevel): Uint8Array {
   assertBytes(data);
   assertLevel(level);
-  return trimmed(deflateSync(data, { level }));
+  return owned(deflateSync(data, { level }));
+}
+
+/** node:zlib's Deflate, emitting every chunk in memory of its own (see {@link owned}). */
+class NodeDeflateStream extends Deflate {
+  constructor(options: ZlibOptions) {
+    super(options);
+  }
+
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    return super.push(chunk === null ? null : owned(chunk as Uint8Array), encoding);
+  }
 }
 
 class NodeInflateStream extends Inflate {
@@ -97,7 +99,8 @@ class NodeInflateStream extends Inflate {
         return false;
       }
     }
-    return super.push(chunk, encoding);
+    // node:zlib cuts several chunks out of one 64 KiB output buffer: each chunk goes out in memory of its own.
+    return super.push(chunk === null ? null : owned(chunk as Uint8Array), encoding);
   }
 
   override _transform(chunk: Uint8Array, encoding: BufferEncoding, callback: TransformCallback): void {
@@ -134,7 +137,7 @@ export const nodeZlibEngine: CompressionEngine = Object.freeze({
   inflate,
   createDeflateStream(level: CompressionLevel) {
     assertLevel(level);
-    return new Deflate({ level, chunkSize: INFLATE_CHUNK_BYTES });
+    return new NodeDeflateStream({ level, chunkSize: INFLATE_CHUNK_BYTES });
   },
   createInflateStream(maxInflatedBytes: number) {
     assertMaxInflatedBytes(maxInflatedBytes);

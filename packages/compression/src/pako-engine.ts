@@ -10,7 +10,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { Deflate, Inflate, type ZStream } from 'pako';
 import { assertBytes, assertLevel, assertMaxInflatedBytes, INFLATE_CHUNK_BYTES } from './_validate.js';
-import { concatChunks, invalidData, limitError, trailingData, truncatedData } from './_zlib-errors.js';
+import { concatChunks, invalidData, limitError, owned, trailingData, truncatedData } from './_zlib-errors.js';
 import type { CompressionEngine, CompressionLevel } from './engine.js';
 import { CompressionError } from './errors.js';
 
@@ -22,8 +22,8 @@ const Z_OK = 0;
 const Z_BUF_ERROR = -5;
 
 /**
- * One pako inflater with the limit enforced in `onData`. `emit` receives each output chunk; the chunk is a
- * fresh allocation that pako never writes to again, so it may be retained or pushed downstream.
+ * One pako inflater with the limit enforced in `onData`. `emit` receives each output chunk; pako never
+ * writes to it again, so it may be retained, but the last one may be a view of a partly filled buffer.
  */
 class LimitedInflater {
   readonly #limit: number;
@@ -117,7 +117,7 @@ class PakoDeflateStream extends Transform {
     super();
     this.#deflator = new Deflate({ level, windowBits: ZLIB_WINDOW_BITS, chunkSize: INFLATE_CHUNK_BYTES });
     this.#deflator.onData = (chunk) => {
-      this.push(chunk);
+      this.push(owned(chunk)); // pako's last chunk is a view of a partly filled output buffer
     };
   }
 
@@ -147,7 +147,7 @@ class PakoInflateStream extends Transform {
   constructor(maxInflatedBytes: number) {
     super();
     this.#inflater = new LimitedInflater(maxInflatedBytes, (chunk) => {
-      this.push(chunk);
+      this.push(owned(chunk)); // pako's last chunk is a view of a partly filled output buffer
     });
   }
 

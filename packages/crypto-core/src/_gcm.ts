@@ -9,7 +9,7 @@
  * @module
  * @internal
  */
-import { allocUninit } from './_alloc.js';
+import { allocUninit, copyOf } from './_alloc.js';
 import { assertBytes, assertOptionalBytes, isIntegerIn } from './_assert.js';
 import type { SymmetricBackend } from './backends/types.js';
 import { DecryptionError, MeshCryptoError } from './errors.js';
@@ -69,7 +69,7 @@ export function gcmSealInto(
   }
   const target = out.subarray(outOffset, outOffset + needed);
   // Encrypting in place is fine (each chunk is read before it is overwritten); a shifted overlap is not.
-  const input = overlapsShifted(plaintext, target) ? plaintext.slice() : plaintext;
+  const input = overlapsShifted(plaintext, target) ? copyOf(plaintext) : plaintext;
   return outOffset + backend.gcmSealInto(key, nonce, input, aad, target, 0);
 }
 

@@ -37,7 +37,7 @@ export function aesCbcEncrypt(
 ): Uint8Array {
   assertBytes('key', key, 16, 24, 32);
   assertBytes('iv', iv, AES_BLOCK_LENGTH);
-  return backend.cbcEncrypt(key, iv, toBytes(plaintext));
+  return backend.cbcEncrypt(key, iv, toBytes(plaintext, 'plaintext'));
 }
 
 /**

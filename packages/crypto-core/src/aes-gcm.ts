@@ -52,7 +52,7 @@ export function aesGcmEncrypt(
   aad?: BytesLike,
   backend: SymmetricBackend = defaultBackend(),
 ): Uint8Array {
-  return gcmSeal(AES_256_GCM, key, nonce, toBytes(plaintext), optional(aad), backend);
+  return gcmSeal(AES_256_GCM, key, nonce, toBytes(plaintext, 'plaintext'), optional(aad), backend);
 }
 
 /**
@@ -81,7 +81,16 @@ export function aesGcmEncryptInto(
   outOffset: number,
   backend: SymmetricBackend = defaultBackend(),
 ): number {
-  return gcmSealInto(AES_256_GCM, key, nonce, toBytes(plaintext), optional(aad), out, outOffset, backend);
+  return gcmSealInto(
+    AES_256_GCM,
+    key,
+    nonce,
+    toBytes(plaintext, 'plaintext'),
+    optional(aad),
+    out,
+    outOffset,
+    backend,
+  );
 }
 
 /**
@@ -133,7 +142,7 @@ export function aesGcmSeal(
   aad?: BytesLike,
   backend: SymmetricBackend = defaultBackend(),
 ): AesGcmSealed {
-  return gcmSealDetached(AES_256_GCM, key, nonce, toBytes(plaintext), optional(aad), backend);
+  return gcmSealDetached(AES_256_GCM, key, nonce, toBytes(plaintext, 'plaintext'), optional(aad), backend);
 }
 
 /**
@@ -164,5 +173,5 @@ export function aesGcmOpenDetached(
 }
 
 function optional(aad: BytesLike | undefined): Uint8Array | undefined {
-  return aad === undefined ? undefined : toBytes(aad);
+  return aad === undefined ? undefined : toBytes(aad, 'aad');
 }

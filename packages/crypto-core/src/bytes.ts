@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { allocUninit } from './_alloc.js';
 import { assertBytes, isIntegerIn } from './_assert.js';
 import { defaultBackend } from './backends/default.js';
 import type { SymmetricBackend } from './backends/types.js';
@@ -67,17 +68,37 @@ const encoder = new TextEncoder();
 // fatal: invalid UTF-8 must not be replaced silently; ignoreBOM: keep a leading U+FEFF, bytes round-trip exactly.
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** A lone surrogate: a high one not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+type WellFormedCheck = { isWellFormed?: () => boolean };
+
+/** True when `text` is well-formed UTF-16 (no lone surrogate), so it has exactly one UTF-8 encoding. */
+function isWellFormed(text: string): boolean {
+  const native = (text as unknown as WellFormedCheck).isWellFormed;
+  return native !== undefined ? native.call(text) : !LONE_SURROGATE.test(text);
+}
+
 /**
- * UTF-8 encode a string.
+ * UTF-8 encode a string into a fresh array of its own (never Node's shared Buffer pool). A string that is
+ * not well-formed UTF-16 (a lone surrogate) has no UTF-8 encoding and throws `ERR_INVALID_INPUT`:
+ * `TextEncoder` would replace it with U+FFFD, so distinct strings ('a\uD800', 'a\uDFFF', 'a\uFFFD') would
+ * become the same bytes, the same associated data or key. `name` is the argument named in the message.
  *
  * @example
  * ```ts
  * import { utf8Encode } from '@mesh/crypto-core';
  * utf8Encode('héllo'); // Uint8Array(6)
+ * utf8Encode('tenant-\uD800', 'context'); // throws ERR_INVALID_INPUT
  * ```
  */
-export function utf8Encode(text: string): Uint8Array {
-  if (typeof text !== 'string') throw new MeshCryptoError('ERR_INVALID_INPUT', 'text must be a string');
+export function utf8Encode(text: string, name = 'text'): Uint8Array {
+  if (typeof text !== 'string') throw new MeshCryptoError('ERR_INVALID_INPUT', `${name} must be a string`);
+  if (!isWellFormed(text)) {
+    throw new MeshCryptoError(
+      'ERR_INVALID_INPUT',
+      `${name} is not well-formed UTF-16 (it has a lone surrogate), so it has no UTF-8 encoding`,
+    );
+  }
   return encoder.encode(text);
 }
 
@@ -164,17 +185,25 @@ export function base64UrlDecode(text: string): Uint8Array {
   ) {
     throw invalidBase64();
   }
-  const decoded = Buffer.from(text, 'base64url');
-  if (decoded.length !== Math.floor((end * 3) / 4)) throw invalidBase64();
+  // Decoded straight into fresh, unpooled memory: `Buffer.from(text, 'base64url')` would leave the bytes
+  // (often a key) in Node's shared pool, readable through any later pooled Buffer's `.buffer`.
+  const expected = Math.floor((end * 3) / 4);
+  const out = allocUninit(expected);
+  const written =
+    expected === 0 ? 0 : Buffer.from(out.buffer, 0, expected).write(text.slice(0, end), 'base64url');
+  if (written !== expected) {
+    out.fill(0);
+    throw invalidBase64();
+  }
   if (rem !== 0) {
     const last = BASE64URL_VALUE(text.charCodeAt(end - 1));
     // 2 chars carry 8 bits (4 spare), 3 chars carry 16 bits (2 spare); spare bits must be zero.
-    if ((rem === 2 && (last & 0x0f) !== 0) || (rem === 3 && (last & 0x03) !== 0)) throw invalidBase64();
+    if ((rem === 2 && (last & 0x0f) !== 0) || (rem === 3 && (last & 0x03) !== 0)) {
+      out.fill(0);
+      throw invalidBase64();
+    }
   }
-  // Small results come from Node's shared Buffer pool: copy, so `.buffer` exposes nothing else.
-  return decoded.byteLength === decoded.buffer.byteLength
-    ? new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength)
-    : new Uint8Array(decoded);
+  return out;
 }
 
 function invalidBase64(): MeshCryptoError {
@@ -206,7 +235,8 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 }
 
 /**
- * Bytes as given (no copy), or a string's UTF-8 encoding. Anything else throws `ERR_INVALID_INPUT`.
+ * Bytes as given (no copy), or a string's UTF-8 encoding ({@link utf8Encode}: a string that is not
+ * well-formed UTF-16 is refused). Anything else throws `ERR_INVALID_INPUT`.
  *
  * @example
  * ```ts
@@ -214,8 +244,8 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
  * toBytes('hi'); // Uint8Array [0x68, 0x69]
  * ```
  */
-export function toBytes(data: BytesLike): Uint8Array {
-  if (typeof data === 'string') return encoder.encode(data);
+export function toBytes(data: BytesLike, name = 'data'): Uint8Array {
+  if (typeof data === 'string') return utf8Encode(data, name);
   if (data instanceof Uint8Array) return data;
   throw new MeshCryptoError('ERR_INVALID_INPUT', 'data must be a Uint8Array or a string');
 }

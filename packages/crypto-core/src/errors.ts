@@ -53,8 +53,12 @@ export interface MeshError extends Error {
   readonly [MESH_ERROR]: true;
 }
 
-/** The one message for every authentication or padding failure: it must not say which check failed. */
-export const DECRYPTION_FAILED_MESSAGE = 'decryption failed';
+/**
+ * The one message for every authentication or padding failure. It names the possible causes, so an operator
+ * knows where to look, but never says which check failed (no oracle for a remote caller): the same text for
+ * a wrong key, a wrong context (associated data, label) and altered bytes.
+ */
+export const DECRYPTION_FAILED_MESSAGE = 'decryption failed (wrong key or context, or the data was altered)';
 
 /**
  * Base class of every error thrown by `@mesh/*` packages that depend on crypto-core.

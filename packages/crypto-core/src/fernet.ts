@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { allocUninit } from './_alloc.js';
+import { allocUninit, copyOf } from './_alloc.js';
 import { assertBytes, isIntegerIn } from './_assert.js';
 import { noncePool } from './_random-pool.js';
 import { defaultBackend } from './backends/default.js';
@@ -196,11 +196,14 @@ function decodeKey(key: string | Uint8Array): Uint8Array {
       bytes = new Uint8Array(0); // falls through to the length error; never echo the key
     }
   } else if (key instanceof Uint8Array) {
-    bytes = key.slice(); // our own copy: later changes by the caller must not change this Fernet
+    // Our own, unpooled copy: later changes by the caller must not change this Fernet (and `Buffer#slice`
+    // would be a view of the caller's memory, possibly of the shared pool).
+    bytes = copyOf(key);
   } else {
     bytes = new Uint8Array(0);
   }
   if (bytes.length !== FERNET_KEY_LENGTH) {
+    bytes.fill(0);
     throw new MeshCryptoError('ERR_INVALID_INPUT', 'Fernet key must be 32 url-safe base64-encoded bytes');
   }
   return bytes;
@@ -259,7 +262,7 @@ export class Fernet {
    */
   encrypt(data: BytesLike, options: FernetEncryptOptions = {}): string {
     const state = stateOf(this);
-    return seal(state, toBytes(data), nowSeconds(state, options.now), givenIv(options.iv));
+    return seal(state, toBytes(data, 'data'), nowSeconds(state, options.now), givenIv(options.iv));
   }
 
   /**
@@ -299,9 +302,14 @@ export class Fernet {
     return readTimestamp(data);
   }
 
-  /** Never reveal key material when logged. */
+  /** Never reveal key material when serialised (the key lives outside the instance anyway). */
   toJSON(): string {
     return 'Fernet';
+  }
+
+  /** Never reveal key material when logged: `util.inspect` shows the class name only. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'Fernet {}';
   }
 }
 
@@ -398,6 +406,16 @@ export class MultiFernet {
     const data = parseToken(token);
     this.#verifyingState(data);
     return readTimestamp(data);
+  }
+
+  /** Never reveal key material when serialised: the number of keys only. */
+  toJSON(): { keys: number } {
+    return { keys: this.#fernets.length };
+  }
+
+  /** Never reveal key material when logged: the number of keys only. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `MultiFernet { keys: ${this.#fernets.length} }`;
   }
 
   #verifyingState(data: Uint8Array): FernetState {

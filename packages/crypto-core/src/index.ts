@@ -27,6 +27,7 @@ export {
   aesGcmOpenDetached,
   aesGcmSeal,
 } from './aes-gcm.js';
+export { getChaChaBackend, isSodiumAvailable, nobleChaChaBackend } from './backends/chacha.js';
 export type {
   BackendName,
   CryptoBackend,
@@ -36,6 +37,7 @@ export type {
 } from './backends/index.js';
 // Backends
 export { forgeBackend, getBackend, nodeBackend } from './backends/index.js';
+export type { ChaChaBackend, ChaChaBackendName } from './backends/types.js';
 export type { BytesLike } from './bytes.js';
 // Bytes
 export {
@@ -109,3 +111,21 @@ export {
   rsaOaepEncrypt,
   rsaOaepMaxPlaintextLength,
 } from './rsa.js';
+// Guarded memory for keys (libsodium where available)
+export {
+  allocSecureBytes,
+  copyToSecureBytes,
+  isSecureBytes,
+  MAX_SECURE_BYTES,
+  releaseSecureBytes,
+} from './secure-memory.js';
+// XChaCha20-Poly1305
+export {
+  XCHACHA20_POLY1305_KEY_LENGTH,
+  XCHACHA20_POLY1305_NONCE_LENGTH,
+  XCHACHA20_POLY1305_TAG_LENGTH,
+  xchacha20Poly1305Decrypt,
+  xchacha20Poly1305Encrypt,
+  xchacha20Poly1305EncryptInto,
+  xchacha20Poly1305SealInto,
+} from './xchacha20-poly1305.js';

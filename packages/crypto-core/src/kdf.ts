@@ -43,7 +43,7 @@ export function hkdfSha256(
       `length must be an integer in [1, ${HKDF_SHA256_MAX_LENGTH}]`,
     );
   }
-  return backend.hkdfSha256(ikm, toBytes(salt), toBytes(info), length);
+  return backend.hkdfSha256(ikm, toBytes(salt, 'salt'), toBytes(info, 'info'), length);
 }
 
 /** Options of {@link pbkdf2Sha256}. */
@@ -80,8 +80,8 @@ export async function pbkdf2Sha256(
   if (!isIntegerIn(length, 1, MAX_PBKDF2_LENGTH)) {
     throw new MeshCryptoError('ERR_KEY_DERIVATION', `length must be an integer in [1, ${MAX_PBKDF2_LENGTH}]`);
   }
-  const passwordBytes = toBytes(password);
-  const saltBytes = toBytes(salt);
+  const saltBytes = toBytes(salt, 'salt');
+  const passwordBytes = toBytes(password, 'password');
   const backend = options.backend ?? defaultBackend();
   try {
     return await backend.pbkdf2Sha256(passwordBytes, saltBytes, iterations, length);

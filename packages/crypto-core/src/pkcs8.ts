@@ -18,6 +18,7 @@
 
 import { defaultBackend } from './backends/default.js';
 import type { SymmetricBackend } from './backends/types.js';
+import { utf8Encode } from './bytes.js';
 import { DecryptionError, MeshCryptoError } from './errors.js';
 import { pemDecode, pemEncode } from './pem.js';
 
@@ -287,7 +288,7 @@ export function parsePrivateKeyInfo(der: Uint8Array): {
 }
 
 function passphraseBytes(passphrase: string | Uint8Array): Uint8Array {
-  if (typeof passphrase === 'string') return new TextEncoder().encode(passphrase);
+  if (typeof passphrase === 'string') return utf8Encode(passphrase, 'passphrase');
   if (passphrase instanceof Uint8Array) return passphrase;
   throw new MeshCryptoError('ERR_INVALID_INPUT', 'passphrase must be a string or a Uint8Array');
 }

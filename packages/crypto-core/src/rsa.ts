@@ -11,6 +11,7 @@
  */
 import { defaultBackend } from './backends/default.js';
 import type { RsaBackend, RsaKeyPairPem, SymmetricBackend } from './backends/types.js';
+import { utf8Encode } from './bytes.js';
 import { DecryptionError, MeshCryptoError } from './errors.js';
 import { pemDecode, pemEncode } from './pem.js';
 import {
@@ -137,7 +138,7 @@ function invalid(message: string, cause?: unknown): MeshCryptoError {
 }
 
 function toBytes(name: string, data: Uint8Array | string): Uint8Array {
-  if (typeof data === 'string') return new TextEncoder().encode(data);
+  if (typeof data === 'string') return utf8Encode(data, name);
   if (data instanceof Uint8Array) return data;
   throw invalid(`${name} must be a Uint8Array or a string`);
 }
@@ -174,10 +175,23 @@ function spkiFrom(n: Uint8Array, e: Uint8Array): Uint8Array {
   return derTlv(TAG.SEQUENCE, RSA_ALGORITHM_ID, derTlv(TAG.BIT_STRING, new Uint8Array([0]), rsaPublicKey));
 }
 
+/** Node's `util.inspect` hook, by its registered name: crypto-core must not import node:util. */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
+function hex32(id: number): string {
+  return `0x${id.toString(16).padStart(8, '0')}`;
+}
+
 function makePublicKey(n: Uint8Array, e: Uint8Array): RsaPublicKey {
   const bits = checkPublic(n, e);
   const spkiDer = spkiFrom(n, e);
-  const key: RsaPublicKey = Object.freeze({ bits, spkiDer, pem: pemEncode('PUBLIC KEY', spkiDer) });
+  const key = { bits, spkiDer, pem: pemEncode('PUBLIC KEY', spkiDer) } as RsaPublicKey;
+  // Logged, a key is its size and id (what an envelope header names), not 294+ bytes of DER.
+  Object.defineProperty(key, INSPECT, {
+    value: () => `RsaPublicKey { bits: ${bits}, keyId: ${hex32(rsaKeyId(key))} }`,
+    enumerable: false,
+  });
+  Object.freeze(key);
   issuedPublic.add(key);
   return key;
 }
@@ -268,16 +282,20 @@ function parseRsaPrivateKey(der: Uint8Array): RsaPrivateKey {
   if (!consistent) throw invalid('RSA private key components are inconsistent');
 
   // Re-encode canonically: PrivateKeyInfo v0 { rsaEncryption NULL, OCTET STRING RSAPrivateKey }.
-  const rsaPrivateKey = derTlv(TAG.SEQUENCE, derSmallInteger(0), ...parts.map(derUnsignedInteger));
-  const pkcs8Der = derTlv(
-    TAG.SEQUENCE,
-    derSmallInteger(0),
-    RSA_ALGORITHM_ID,
-    derTlv(TAG.OCTET_STRING, rsaPrivateKey),
-  );
-  // pkcs8Der is non-enumerable so that logging or serialising the key object does not print key material.
+  const encodedParts = parts.map(derUnsignedInteger);
+  const rsaPrivateKey = derTlv(TAG.SEQUENCE, derSmallInteger(0), ...encodedParts);
+  const octets = derTlv(TAG.OCTET_STRING, rsaPrivateKey);
+  const pkcs8Der = derTlv(TAG.SEQUENCE, derSmallInteger(0), RSA_ALGORITHM_ID, octets);
+  // The intermediate encodings are copies of the private key: only pkcs8Der is kept.
+  for (const temporary of [...encodedParts, rsaPrivateKey, octets]) temporary.fill(0);
+  // pkcs8Der is non-enumerable (JSON.stringify and Object.keys skip it), and util.inspect shows size and id
+  // only, even with `showHidden`: logging or serialising the key object never prints key material.
   const key = { bits: publicKey.bits, publicKey } as RsaPrivateKey;
   Object.defineProperty(key, 'pkcs8Der', { value: pkcs8Der, enumerable: false });
+  Object.defineProperty(key, INSPECT, {
+    value: () => `RsaPrivateKey { bits: ${publicKey.bits}, keyId: ${hex32(rsaKeyId(publicKey))} }`,
+    enumerable: false,
+  });
   Object.freeze(key);
   issuedPrivate.add(key);
   return key;
@@ -344,13 +362,18 @@ export function importRsaPublicKey(pem: string | Uint8Array): RsaPublicKey {
 export function importRsaPrivateKey(pem: string | Uint8Array): RsaPrivateKey {
   if (typeof pem === 'string') {
     const block = pemDecode(pem);
-    if (block.label === 'RSA PRIVATE KEY')
-      return parsing('PKCS#1 private key', () => parseRsaPrivateKey(block.der));
-    if (block.label === 'ENCRYPTED PRIVATE KEY') {
-      throw invalid('the private key is encrypted: call decryptPrivateKeyPem first');
+    try {
+      if (block.label === 'RSA PRIVATE KEY')
+        return parsing('PKCS#1 private key', () => parseRsaPrivateKey(block.der));
+      if (block.label === 'ENCRYPTED PRIVATE KEY') {
+        throw invalid('the private key is encrypted: call decryptPrivateKeyPem first');
+      }
+      if (block.label !== 'PRIVATE KEY') throw invalid('expected a PEM block labelled "PRIVATE KEY"');
+      return importPkcs8(block.der);
+    } finally {
+      // The decoded DER is our temporary copy of the private key: the key object holds its own canonical one.
+      block.der.fill(0);
     }
-    if (block.label !== 'PRIVATE KEY') throw invalid('expected a PEM block labelled "PRIVATE KEY"');
-    return importPkcs8(block.der);
   }
   if (!(pem instanceof Uint8Array)) throw invalid('private key must be PEM text or PKCS#8 DER bytes');
   return importPkcs8(pem);

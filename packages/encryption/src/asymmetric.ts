@@ -62,7 +62,8 @@ export function toPrivateKey(key: PrivateKeyInput): RsaPrivateKey {
 
 /**
  * Seal `payload` for the holder of `publicKey`: direct RSA-OAEP when it fits, hybrid otherwise.
- * `flags` carries the compressed bit decided by the caller.
+ * `flags` is written as given; the facade always passes 0 (RSA envelopes are never compressed, since any
+ * public-key holder can make one: `readHeader` refuses the flag).
  *
  * @example
  * ```ts
@@ -112,8 +113,8 @@ export function sealForPublicKey(
 }
 
 /**
- * Open an 0x02 or 0x04 envelope with `privateKey`. Returns the payload (still compressed when the header
- * says so). Errors: another key's envelope -> `ERR_KEY_NOT_FOUND`; 0x01/0x03 -> `ERR_UNSUPPORTED_ALGORITHM`;
+ * Open an 0x02 or 0x04 envelope with `privateKey`. Returns the payload (never compressed: `readHeader`
+ * refuses the flag on RSA envelopes). Errors: another key's envelope -> `ERR_KEY_NOT_FOUND`; 0x01/0x03 -> `ERR_UNSUPPORTED_ALGORITHM`;
  * impossible lengths -> `ERR_TOKEN_MALFORMED`; anything that fails authentication -> `ERR_DECRYPTION_FAILED`.
  */
 export function openWithPrivateKey(
@@ -126,7 +127,9 @@ export function openWithPrivateKey(
   if (!direct && header.algorithm !== EnvelopeAlgorithm.HYBRID_RSA_OAEP_AES_256_GCM) {
     throw unsupported('not an RSA envelope: decrypt it with decrypt()');
   }
-  const modulusBytes = privateKey.bits >>> 3;
+  // k = ceil(bits / 8) (RFC 8017 §2): a 2050-bit modulus takes 257 bytes. Rounding down made every
+  // envelope for such a key fail as if tampered with.
+  const modulusBytes = Math.ceil(privateKey.bits / 8);
   if (direct) {
     if (envelope.length === HEADER_LENGTH) throw malformed('RSA envelope has no body');
   } else {

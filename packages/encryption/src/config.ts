@@ -15,6 +15,7 @@ import {
   DEFAULT_COMPRESSION_POLICY,
   validatePolicy,
 } from '@mesh/compression';
+import { utf8Encode } from '@mesh/crypto-core';
 import type { KekSource, KeyManager, KeyStore, RotationPolicy } from '@mesh/keys';
 import type { MetricsCollector } from '@mesh/metrics';
 import { configInvalid } from './errors.js';
@@ -30,8 +31,23 @@ export interface CompressionConfig extends Partial<CompressionPolicy> {
   services?: Record<string, Partial<CompressionPolicy>>;
 }
 
+/**
+ * The cipher of a service's in-memory envelopes: `aes-256-gcm` (0x01, the default) or `xchacha20-poly1305`
+ * (0x05: random 192-bit nonces, no usage-based rotation, faster for small messages on libsodium). Reading
+ * either needs no choice: the envelope header names it.
+ */
+export type EnvelopeCipher = 'aes-256-gcm' | 'xchacha20-poly1305';
+
+/** Every {@link EnvelopeCipher}, for validation and docs. */
+export const ENVELOPE_CIPHERS: readonly EnvelopeCipher[] = Object.freeze([
+  'aes-256-gcm',
+  'xchacha20-poly1305',
+]);
+
 /** Per-service overrides, selected by the `service` option of a call (default: `config.service`). */
 export interface ServiceConfig {
+  /** Cipher of the service's envelopes (default: the top-level `algorithm`, itself `'aes-256-gcm'`). */
+  algorithm?: EnvelopeCipher;
   /** `false` disables compression for the service; an object overrides fields of the default policy. */
   compression?: boolean | Partial<CompressionPolicy>;
   /** Context bound when a call gives none (so the service's ciphertexts are tied to it by default). */
@@ -75,6 +91,11 @@ export interface EncryptionConfig {
   kek?: KekSource;
   /** Keyring name inside the store. Default `'default'`. */
   keyring?: string;
+  /**
+   * Cipher of envelopes for services without their own `algorithm`: `'aes-256-gcm'` (default) or
+   * `'xchacha20-poly1305'`. Streams are AES-256-GCM (0x03) whatever this says (docs/FORMAT.md says why).
+   */
+  algorithm?: EnvelopeCipher;
   /** AES key size in bits: only 256 (AES-256-GCM). Other values are rejected. */
   keySize?: 256;
   /** PBKDF2-HMAC-SHA256 iterations for a passphrase KEK. Default 600,000 (OWASP 2023); 100,000 to 10,000,000. */
@@ -100,6 +121,8 @@ export interface EncryptionConfig {
 /** Resolved per-service behaviour (everything but compression, which depends on the context too). */
 export interface ResolvedService {
   readonly name: string;
+  /** Cipher of this service's envelopes. */
+  readonly algorithm: EnvelopeCipher;
   /** Context bound when a call gives none. */
   readonly context: string | undefined;
   readonly requireContext: boolean;
@@ -109,6 +132,8 @@ export interface ResolvedService {
 /** The validated, frozen configuration the facade reads on its hot path. */
 export interface ResolvedConfig {
   readonly service: string;
+  /** Every cipher some service encrypts with (the default's first): the keyring keeps a primary for each. */
+  readonly ciphers: readonly EnvelopeCipher[];
   readonly keyring: string;
   readonly keySize: 256;
   readonly pbkdf2Iterations: number;
@@ -132,6 +157,7 @@ export interface ResolvedConfig {
  */
 export const DEFAULTS = Object.freeze({
   service: 'default',
+  algorithm: 'aes-256-gcm' as EnvelopeCipher,
   keyring: 'default',
   keySize: 256,
   pbkdf2Iterations: 600_000,
@@ -148,6 +174,7 @@ export const MAX_PBKDF2_ITERATIONS = 10_000_000;
 
 const TOP_LEVEL_KEYS = [
   'service',
+  'algorithm',
   'keyManager',
   'keyStore',
   'kek',
@@ -187,6 +214,8 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
   knownKeys(config, '', TOP_LEVEL_KEYS);
   const service = optionalName(config.service, 'service') ?? DEFAULTS.service;
   const keyring = optionalName(config.keyring, 'keyring') ?? DEFAULTS.keyring;
+  const algorithm = cipher(config.algorithm, 'algorithm') ?? DEFAULTS.algorithm;
+  const ciphers = new Set<EnvelopeCipher>([algorithm]);
 
   if (config.keySize !== undefined && config.keySize !== 256) {
     throw configInvalid(
@@ -275,7 +304,9 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
       const field = `services.${name}`;
       if (name.length === 0) throw configInvalid('services', 'keys must be non-empty service names');
       plainObject(own, field);
-      knownKeys(own, field, ['compression', 'context', 'requireContext', 'keyDerivation']);
+      knownKeys(own, field, ['algorithm', 'compression', 'context', 'requireContext', 'keyDerivation']);
+      const serviceAlgorithm = cipher(own.algorithm, `${field}.algorithm`) ?? algorithm;
+      ciphers.add(serviceAlgorithm);
       if (own.compression !== undefined) {
         if (overrides[name] !== undefined) {
           throw configInvalid(`${field}.compression`, `conflicts with compression.services.${name}: set one`);
@@ -286,10 +317,13 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
       if (own.context !== undefined && typeof own.context !== 'string') {
         throw configInvalid(`${field}.context`, 'must be a string');
       }
+      wellFormed(name, field);
+      if (own.context !== undefined) wellFormed(own.context, `${field}.context`);
       services.set(
         name,
         Object.freeze({
           name,
+          algorithm: serviceAlgorithm,
           context: own.context,
           requireContext: optionalBoolean(own.requireContext, `${field}.requireContext`) ?? false,
           keyDerivation: optionalBoolean(own.keyDerivation, `${field}.keyDerivation`) ?? keyDerivation,
@@ -306,10 +340,11 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
   }
   const resolver = new CompressionPolicyResolver({ default: base, services: overrides });
   const defaults = (name: string): ResolvedService =>
-    Object.freeze({ name, context: undefined, requireContext: false, keyDerivation });
+    Object.freeze({ name, algorithm, context: undefined, requireContext: false, keyDerivation });
 
   return Object.freeze({
     service,
+    ciphers: Object.freeze([...ciphers]),
     keyring,
     keySize: 256 as const,
     pbkdf2Iterations,
@@ -383,7 +418,28 @@ function optionalName(value: unknown, field: string): string | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
     throw configInvalid(field, 'must be a non-empty string of at most 256 characters');
   }
+  wellFormed(value, field);
   return value;
+}
+
+function cipher(value: unknown, field: string): EnvelopeCipher | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && (ENVELOPE_CIPHERS as readonly string[]).includes(value)) {
+    return value as EnvelopeCipher;
+  }
+  throw configInvalid(field, `must be one of ${ENVELOPE_CIPHERS.map((c) => `'${c}'`).join(', ')}`);
+}
+
+/**
+ * Names and contexts become bytes (HKDF info, associated data): a string that is not well-formed UTF-16 has
+ * no UTF-8 encoding, and TextEncoder would silently merge it with others (lone surrogate -> U+FFFD).
+ */
+function wellFormed(value: string, field: string): void {
+  try {
+    utf8Encode(value, field);
+  } catch (error) {
+    throw configInvalid(field, 'must be well-formed UTF-16 (no lone surrogate)', error);
+  }
 }
 
 function optionalBoolean(value: unknown, field: string): boolean | undefined {

@@ -22,6 +22,7 @@ import {
   isMeshError,
   randomBytes,
   utf8Decode,
+  utf8Encode,
   wipe,
 } from '@mesh/crypto-core';
 import { type ActiveKey, deriveSubkey, type KeyAlgorithm, KeyManager, MemoryKeyStore } from '@mesh/keys';
@@ -41,18 +42,21 @@ import {
   toPrivateKey,
   toPublicKey,
 } from './asymmetric.js';
-import { type EncryptionConfig, type ResolvedConfig, type ResolvedService, resolveConfig } from './config.js';
+import {
+  type EncryptionConfig,
+  type EnvelopeCipher,
+  type ResolvedConfig,
+  type ResolvedService,
+  resolveConfig,
+} from './config.js';
 import {
   ENVELOPE_VERSION,
   EnvelopeAlgorithm,
   type EnvelopeHeader,
   FLAG_COMPRESSED,
-  MIN_GCM_ENVELOPE_LENGTH,
-  openGcmEnvelope,
   readHeader,
-  sealGcmEnvelope,
 } from './envelope.js';
-import { type EncryptionError, invalidInput, malformed, toMeshError, unsupported } from './errors.js';
+import { EncryptionError, invalidInput, malformed, toMeshError, unsupported } from './errors.js';
 import { type FernetDecryptOptions, FernetKeyring } from './fernet-mode.js';
 import {
   type CiphertextInput,
@@ -73,6 +77,7 @@ import {
   type StreamDeps,
   type StreamOptions,
 } from './stream/index.js';
+import { cipherOfEnvelope, minEnvelopeLength, openEnvelope, sealEnvelope } from './symmetric-envelope.js';
 
 /** Options of `encrypt`, `encryptToString` and `encryptFor`. */
 export interface EncryptOptions {
@@ -108,7 +113,10 @@ export interface FernetApi {
   decrypt(token: string | Uint8Array, options?: FernetDecryptOptions): Promise<Uint8Array>;
   /** `decrypt`, then UTF-8. */
   decryptToString(token: string | Uint8Array, options?: FernetDecryptOptions): Promise<string>;
-  /** MultiFernet.rotate: re-encrypt under the primary keeping the original timestamp. */
+  /**
+   * MultiFernet.rotate: re-encrypt under the primary keeping the original timestamp. Fernet tokens only:
+   * an envelope is `ERR_TOKEN_MALFORMED` (use `rewrap`), a non-string `ERR_INVALID_INPUT`.
+   */
   rotate(token: string): Promise<string>;
 }
 
@@ -199,7 +207,10 @@ export async function createEncryption(config: EncryptionConfig = {}): Promise<E
         : 'passphrase' in config.kek && config.kek.iterations === undefined
           ? { ...config.kek, iterations: resolved.pbkdf2Iterations }
           : config.kek;
-    const algorithms: KeyAlgorithm[] = resolved.fernet.enabled ? ['aes-256-gcm', 'fernet'] : ['aes-256-gcm'];
+    // A primary for every cipher some service encrypts with (streams always need aes-256-gcm), plus Fernet.
+    const algorithms: KeyAlgorithm[] = ['aes-256-gcm'];
+    if (resolved.fernet.enabled) algorithms.push('fernet');
+    if (resolved.ciphers.includes('xchacha20-poly1305')) algorithms.push('xchacha20-poly1305');
     keys = await KeyManager.open({
       store: config.keyStore ?? new MemoryKeyStore(),
       kek,
@@ -223,12 +234,19 @@ interface CallPlan {
 /** Contexts remembered per service; past it the cache is cleared (contexts may be unbounded caller input). */
 const PLAN_CACHE_LIMIT = 1024;
 const DERIVED_CACHE_LIMIT = 256;
-const GCM: CryptoAlgorithm = 'aes-256-gcm';
+const GCM = 'aes-256-gcm' as const;
 const now = (): number => performance.now();
 
+/** Node's `util.inspect` hook, by its registered name. */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
 class MeshEncryption implements Encryption {
-  readonly keys: KeyManager;
-  readonly config: ResolvedConfig;
+  // Everything lives in #private fields, exposed through prototype getters: neither JSON.stringify nor
+  // util.inspect (at any depth, hidden properties included) walks into the key manager, the derived subkeys
+  // or the Fernet instances. What they show is the service and keyring names (toJSON, [INSPECT]).
+  readonly #keys: KeyManager;
+  readonly #config: ResolvedConfig;
+  readonly #fernetApiObject: FernetApi;
   readonly #ownsKeys: boolean;
   readonly #metrics: MetricsCollector;
   /** False for the no-op collector: successful calls then read no clock and call no collector. */
@@ -239,7 +257,6 @@ class MeshEncryption implements Encryption {
   readonly #streamDeps: StreamDeps;
   readonly #unsubscribe: () => void;
   #closed = false;
-  readonly fernet: FernetApi;
 
   constructor(
     config: ResolvedConfig,
@@ -249,15 +266,38 @@ class MeshEncryption implements Encryption {
     observed: boolean,
     clock: (() => number) | undefined,
   ) {
-    this.config = config;
-    this.keys = keys;
+    this.#config = config;
+    this.#keys = keys;
     this.#ownsKeys = ownsKeys;
     this.#metrics = metrics;
     this.#observed = observed;
     this.#fernet = new FernetKeyring(keys, clock);
     this.#streamDeps = { keys, metrics };
-    this.fernet = this.#fernetApi();
+    this.#fernetApiObject = this.#fernetApi();
     this.#unsubscribe = this.#wireKeyEvents();
+  }
+
+  get keys(): KeyManager {
+    return this.#keys;
+  }
+
+  get config(): ResolvedConfig {
+    return this.#config;
+  }
+
+  get fernet(): FernetApi {
+    return this.#fernetApiObject;
+  }
+
+  /** Serialised, the facade is its names: never the key manager or any key. */
+  toJSON(): { service: string; keyring: string } {
+    return { service: this.#config.service, keyring: this.#config.keyring };
+  }
+
+  /** Logged, the facade is its names: never the key manager or any key. */
+  [INSPECT](): string {
+    const { service, keyring } = this.#config;
+    return `MeshEncryption { service: '${service}', keyring: '${keyring}'${this.#closed ? ', closed' : ''} }`;
   }
 
   // ---- envelope v1 (0x01) ------------------------------------------------------------------------------
@@ -265,14 +305,17 @@ class MeshEncryption implements Encryption {
   async encrypt(data: PlaintextInput, options?: EncryptOptions): Promise<Uint8Array> {
     const t0 = this.#observed ? now() : 0;
     let bytesIn = 0;
+    let cipher: EnvelopeCipher = GCM;
     try {
       const plaintext = plaintextBytes(data);
       bytesIn = plaintext.length;
       const plan = this.#plan(options);
+      cipher = plan.service.algorithm;
       const payload = this.#compress(plaintext, plan, options?.compress);
       try {
-        const key = await this.keys.acquireEncryptionKey('aes-256-gcm');
-        const out = sealGcmEnvelope(
+        const key = await this.#keys.acquireEncryptionKey(cipher);
+        const out = sealEnvelope(
+          cipher,
           this.#keyFor(key, plan.service),
           key.id,
           payload === plaintext ? 0 : FLAG_COMPRESSED,
@@ -281,14 +324,15 @@ class MeshEncryption implements Encryption {
         );
         if (this.#observed) {
           this.#metrics.recordKeyUse(key.id);
-          this.#metrics.recordOperation('encrypt', GCM, 'success', (now() - t0) / 1e3, bytesIn, out.length);
+          this.#metrics.recordOperation('encrypt', cipher, 'success', (now() - t0) / 1e3, bytesIn, out.length);
         }
         return out;
       } finally {
         if (payload !== plaintext) wipe(payload); // the compressed copy is plaintext too
+        if (typeof data === 'string') wipe(plaintext); // our own encoding of the caller's string
       }
     } catch (error) {
-      throw this.#failed('encrypt', GCM, t0, bytesIn, error);
+      throw this.#failed('encrypt', cipher, t0, bytesIn, error);
     }
   }
 
@@ -326,18 +370,19 @@ class MeshEncryption implements Encryption {
       }
       return this.#fernetDecrypt(token, options?.ttl, t0);
     }
+    let cipher: EnvelopeCipher = GCM;
     try {
       const header = readHeader(envelope);
-      if (header.algorithm !== EnvelopeAlgorithm.AES_256_GCM) throw wrongEntryPoint(header);
-      if (envelope.length < MIN_GCM_ENVELOPE_LENGTH)
+      cipher = cipherOfEnvelope(header.algorithm) ?? throwWrongEntryPoint(header);
+      if (envelope.length < minEnvelopeLength(cipher))
         throw malformed('envelope is shorter than nonce and tag');
-      const key = await this.keys.getDecryptionKey(header.keyId, 'aes-256-gcm');
-      const payload = openGcmEnvelope(this.#keyFor(key, plan.service), envelope, plan.contextBytes);
+      const key = await this.#decryptionKey(header.keyId, cipher);
+      const payload = openEnvelope(cipher, this.#keyFor(key, plan.service), envelope, plan.contextBytes);
       const out = header.compressed ? this.#inflate(payload, plan) : payload;
       if (this.#observed) {
         this.#metrics.recordOperation(
           'decrypt',
-          GCM,
+          cipher,
           'success',
           (now() - t0) / 1e3,
           envelope.length,
@@ -346,7 +391,7 @@ class MeshEncryption implements Encryption {
       }
       return out;
     } catch (error) {
-      throw this.#failed('decrypt', GCM, t0, envelope.length, error);
+      throw this.#failed('decrypt', cipher, t0, envelope.length, error);
     }
   }
 
@@ -370,10 +415,13 @@ class MeshEncryption implements Encryption {
       const plaintext = plaintextBytes(data);
       bytesIn = plaintext.length;
       const plan = this.#plan(options);
-      const payload = this.#compress(plaintext, plan, options?.compress);
+      if (options?.compress !== undefined && typeof options.compress !== 'boolean') {
+        throw invalidInput('compress must be a boolean');
+      }
+      // Never compressed: an RSA envelope authenticates no sender, so its reader refuses the compressed flag
+      // (any public-key holder could otherwise make it inflate a bomb). See envelope.ts readHeader.
       try {
-        const flags = payload === plaintext ? 0 : FLAG_COMPRESSED;
-        const out = sealForPublicKey(key, payload, flags, plan.contextBytes);
+        const out = sealForPublicKey(key, plaintext, 0, plan.contextBytes);
         algorithm =
           out[1] === EnvelopeAlgorithm.RSA_OAEP_SHA256 ? 'rsa-oaep-sha256' : 'hybrid-rsa-oaep-aes-256-gcm';
         this.#metrics.recordOperation(
@@ -386,7 +434,7 @@ class MeshEncryption implements Encryption {
         );
         return out;
       } finally {
-        if (payload !== plaintext) wipe(payload);
+        if (typeof data === 'string') wipe(plaintext);
       }
     } catch (error) {
       throw this.#failed('encrypt_for', algorithm, t0, bytesIn, error);
@@ -412,8 +460,8 @@ class MeshEncryption implements Encryption {
         algorithm = 'hybrid-rsa-oaep-aes-256-gcm';
       }
       const plan = this.#plan(options);
-      const payload = openWithPrivateKey(toPrivateKey(privateKey), envelope, header, plan.contextBytes);
-      const out = header.compressed ? this.#inflate(payload, plan) : payload;
+      // readHeader refused the compressed flag: an RSA payload is never inflated.
+      const out = openWithPrivateKey(toPrivateKey(privateKey), envelope, header, plan.contextBytes);
       this.#metrics.recordOperation(
         'decrypt_with',
         algorithm,
@@ -444,7 +492,8 @@ class MeshEncryption implements Encryption {
         parsed.kind === 'fernet'
           ? await this.#rewrapFernet(parsed, options)
           : await this.#rewrapEnvelope(parsed, options);
-      const algorithm: CryptoAlgorithm = parsed.kind === 'fernet' ? 'fernet' : GCM;
+      const algorithm: CryptoAlgorithm =
+        parsed.kind === 'fernet' ? 'fernet' : this.#plan(options).service.algorithm;
       this.#metrics.recordOperation('rewrap', algorithm, 'success', (now() - t0) / 1e3, bytesIn, out.length);
       return out as T extends string ? string : Uint8Array;
     } catch (error) {
@@ -467,12 +516,13 @@ class MeshEncryption implements Encryption {
     if (
       options?.algorithm !== undefined &&
       options.algorithm !== 'aes-256-gcm' &&
-      options.algorithm !== 'fernet'
+      options.algorithm !== 'fernet' &&
+      options.algorithm !== 'xchacha20-poly1305'
     ) {
-      throw invalidInput("algorithm must be 'aes-256-gcm' or 'fernet'");
+      throw invalidInput("algorithm must be 'aes-256-gcm', 'fernet' or 'xchacha20-poly1305'");
     }
     // Without an algorithm the key manager rotates every algorithm it holds, in one keyring version.
-    await this.keys.rotate({
+    await this.#keys.rotate({
       ...(options?.algorithm ? { algorithm: options.algorithm } : {}),
       trigger: 'manual',
     });
@@ -481,19 +531,29 @@ class MeshEncryption implements Encryption {
   // ---- streams (implemented in ./stream/) -------------------------------------------------------------
 
   encryptStream(options?: StreamOptions): Transform {
-    return createNodeEncryptStream(this.#streamDeps, options ?? {});
+    return createNodeEncryptStream(this.#streamDeps, this.#streamOptions(options));
   }
 
   decryptStream(options?: StreamOptions): Transform {
-    return createNodeDecryptStream(this.#streamDeps, options ?? {});
+    return createNodeDecryptStream(this.#streamDeps, this.#streamOptions(options));
   }
 
   encryptWebStream(options?: StreamOptions): TransformStream<Uint8Array, Uint8Array> {
-    return createWebEncryptStream(this.#streamDeps, options ?? {});
+    return createWebEncryptStream(this.#streamDeps, this.#streamOptions(options));
   }
 
   decryptWebStream(options?: StreamOptions): TransformStream<Uint8Array, Uint8Array> {
-    return createWebDecryptStream(this.#streamDeps, options ?? {});
+    return createWebDecryptStream(this.#streamDeps, this.#streamOptions(options));
+  }
+
+  /**
+   * A stream's options with the context decided by the same rule as every other entry point ({@link #plan}:
+   * the service's default context when none is given, `requireContext`, well-formed text), so a stream is
+   * bound to exactly the context an envelope of the same call would be.
+   */
+  #streamOptions(options: StreamOptions | undefined): StreamOptions {
+    const plan = this.#plan(options);
+    return { ...options, context: plan.context ?? '' };
   }
 
   async close(): Promise<void> {
@@ -502,14 +562,18 @@ class MeshEncryption implements Encryption {
     this.#unsubscribe();
     for (const entry of this.#derived.values()) for (const k of entry.byService.values()) wipe(k);
     this.#derived.clear();
-    if (this.#ownsKeys) await this.keys.close();
+    if (this.#ownsKeys) await this.#keys.close();
   }
 
   // ---- internals --------------------------------------------------------------------------------------
 
-  /** The cached plan of a call: service overrides, effective context and its bytes, compression policy. */
-  #plan(options: EncryptOptions | DecryptOptions | undefined): CallPlan {
-    let serviceName = this.config.service;
+  /**
+   * The cached plan of a call: service overrides, effective context and its bytes, compression policy. The
+   * one context rule of the facade: every entry point (encrypt, decrypt, RSA, rewrap, Fernet, streams) goes
+   * through here.
+   */
+  #plan(options: { context?: string; service?: string } | undefined): CallPlan {
+    let serviceName = this.#config.service;
     let context: string | undefined;
     if (options !== undefined) {
       if (typeof options !== 'object' || options === null) throw invalidInput('options must be an object');
@@ -523,6 +587,8 @@ class MeshEncryption implements Encryption {
     }
     let byContext = this.#plans.get(serviceName);
     if (byContext === undefined) {
+      // The service name is HKDF info for derived subkeys: it must have exactly one UTF-8 encoding.
+      utf8Encode(serviceName, 'service');
       if (this.#plans.size >= PLAN_CACHE_LIMIT) this.#plans.clear();
       byContext = new Map();
       this.#plans.set(serviceName, byContext);
@@ -530,7 +596,7 @@ class MeshEncryption implements Encryption {
     const cacheKey = context ?? '';
     const hit = byContext.get(cacheKey);
     if (hit !== undefined) return hit;
-    const service = this.config.serviceConfig(serviceName);
+    const service = this.#config.serviceConfig(serviceName);
     const effective = context === undefined || context === '' ? service.context : context;
     if (service.requireContext && (effective === undefined || effective === '')) {
       throw invalidInput(`service ${serviceName} requires a context`);
@@ -539,7 +605,7 @@ class MeshEncryption implements Encryption {
       service,
       context: effective,
       contextBytes: encodeContext(effective),
-      policy: this.config.compressionPolicy(serviceName, effective),
+      policy: this.#config.compressionPolicy(serviceName, effective),
     };
     if (byContext.size >= PLAN_CACHE_LIMIT) byContext.clear();
     byContext.set(cacheKey, plan);
@@ -587,6 +653,22 @@ class MeshEncryption implements Encryption {
     return sub;
   }
 
+  /**
+   * The keyring key `id` for opening an envelope of `cipher`. Asked for without an algorithm, so that a facade
+   * whose own services never encrypt with XChaCha (and so keep no XChaCha primary) still reads 0x05
+   * envelopes sealed by others under the same keyring; a key of another algorithm is `ERR_KEY_NOT_FOUND`.
+   */
+  async #decryptionKey(id: number, cipher: EnvelopeCipher): Promise<ActiveKey> {
+    const key = await this.#keys.getDecryptionKey(id);
+    if (key.algorithm !== cipher) {
+      throw new EncryptionError(
+        'ERR_KEY_NOT_FOUND',
+        `no key ${id} for ${cipher} in keyring '${this.config.keyring}'`,
+      );
+    }
+    return key;
+  }
+
   #forgetDerived(keyId?: number): void {
     const entries = keyId === undefined ? [...this.#derived.values()] : [this.#derived.get(keyId)];
     for (const entry of entries) if (entry) for (const k of entry.byService.values()) wipe(k);
@@ -601,15 +683,19 @@ class MeshEncryption implements Encryption {
     const envelope = parsed.bytes;
     const plan = this.#plan(options);
     const header = readHeader(envelope);
-    if (header.algorithm !== EnvelopeAlgorithm.AES_256_GCM) throw wrongEntryPoint(header);
-    if (envelope.length < MIN_GCM_ENVELOPE_LENGTH) throw malformed('envelope is shorter than nonce and tag');
-    const oldKey = await this.keys.getDecryptionKey(header.keyId, 'aes-256-gcm');
+    const oldCipher = cipherOfEnvelope(header.algorithm) ?? throwWrongEntryPoint(header);
+    if (envelope.length < minEnvelopeLength(oldCipher))
+      throw malformed('envelope is shorter than nonce and tag');
+    const oldKey = await this.#decryptionKey(header.keyId, oldCipher);
     // The payload stays as it was sealed (compressed or not): no inflation, so no bomb to defuse, and the
     // flag is carried over into the new, again authenticated, header.
-    const payload = openGcmEnvelope(this.#keyFor(oldKey, plan.service), envelope, plan.contextBytes);
+    const payload = openEnvelope(oldCipher, this.#keyFor(oldKey, plan.service), envelope, plan.contextBytes);
     try {
-      const key = await this.keys.acquireEncryptionKey('aes-256-gcm');
-      const out = sealGcmEnvelope(
+      // Sealed again with the service's cipher: rewrapping also migrates envelopes from one cipher to the other.
+      const cipher = plan.service.algorithm;
+      const key = await this.#keys.acquireEncryptionKey(cipher);
+      const out = sealEnvelope(
+        cipher,
         this.#keyFor(key, plan.service),
         key.id,
         header.flags,
@@ -640,7 +726,7 @@ class MeshEncryption implements Encryption {
       if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl < 0)) {
         throw invalidInput('ttl must be a non-negative integer number of seconds');
       }
-      const { plaintext } = await this.#fernet.open(token, ttl ?? this.config.fernet.ttl);
+      const { plaintext } = await this.#fernet.open(token, ttl ?? this.#config.fernet.ttl);
       this.#metrics.recordOperation(
         'fernet_decrypt',
         'fernet',
@@ -664,7 +750,12 @@ class MeshEncryption implements Encryption {
           this.#fernetEnabled();
           const plaintext = plaintextBytes(data);
           bytesIn = plaintext.length;
-          const token = await this.#fernet.encrypt(plaintext);
+          let token: string;
+          try {
+            token = await this.#fernet.encrypt(plaintext);
+          } finally {
+            if (typeof data === 'string') wipe(plaintext);
+          }
           this.#metrics.recordOperation(
             'fernet_encrypt',
             'fernet',
@@ -691,19 +782,30 @@ class MeshEncryption implements Encryption {
       },
       decryptToString: async (token, options) => toText(await this.fernet.decrypt(token, options)),
       rotate: async (token) => {
-        const out = await this.rewrap(token);
-        if (typeof out !== 'string') throw malformed('not a Fernet token');
-        return out;
+        // Fernet tokens only: an envelope given here would come back rewrapped as an envelope, which a
+        // caller expecting a Fernet token would store as one.
+        const t0 = now();
+        try {
+          if (typeof token !== 'string') throw invalidInput('token must be a Fernet token (string)');
+          if (parseCiphertext(token).kind !== 'fernet') {
+            throw malformed(
+              'not a Fernet token: fernet.rotate takes Fernet tokens only (use rewrap for envelopes)',
+            );
+          }
+        } catch (error) {
+          throw this.#failed('rewrap', 'fernet', t0, 0, error);
+        }
+        return (await this.rewrap(token)) as string;
       },
     };
   }
 
   #fernetEnabled(): void {
-    if (!this.config.fernet.enabled) throw unsupported('Fernet mode is disabled by config (fernet: false)');
+    if (!this.#config.fernet.enabled) throw unsupported('Fernet mode is disabled by config (fernet: false)');
   }
 
   #asymmetricEnabled(): void {
-    if (!this.config.asymmetric)
+    if (!this.#config.asymmetric)
       throw unsupported('asymmetric encryption is disabled by config (asymmetric: false)');
   }
 
@@ -729,7 +831,7 @@ class MeshEncryption implements Encryption {
       keyId: number;
     }) => {
       this.#metrics.recordRotation(event.trigger);
-      const info = this.keys.keys().find((k) => k.id === event.keyId);
+      const info = this.#keys.keys().find((k) => k.id === event.keyId);
       if (info !== undefined) this.#metrics.setKeyAge(info.id, info.createdAt);
     };
     const onRetired = (event: { keyId: number }) => {
@@ -737,11 +839,11 @@ class MeshEncryption implements Encryption {
       this.#fernet.forget(event.keyId);
       this.#forgetDerived(event.keyId);
     };
-    for (const info of this.keys.keys()) {
+    for (const info of this.#keys.keys()) {
       if (info.state !== 'retired') this.#metrics.setKeyAge(info.id, info.createdAt);
     }
-    this.keys.on('rotated', onRotated);
-    this.keys.on('retired', onRetired);
+    this.#keys.on('rotated', onRotated);
+    this.#keys.on('retired', onRetired);
     return () => {
       const emitter = this.keys as unknown as { off?: (e: string, l: (...a: never[]) => void) => void };
       emitter.off?.('rotated', onRotated);
@@ -758,6 +860,10 @@ function wrongEntryPoint(header: EnvelopeHeader): EncryptionError {
     return unsupported('streaming (0x03) envelope: use decryptStream()');
   }
   return unsupported('RSA envelope: use decryptWith(privateKey, ...)');
+}
+
+function throwWrongEntryPoint(header: EnvelopeHeader): never {
+  throw wrongEntryPoint(header);
 }
 
 function asciiBytes(text: string): Uint8Array {

@@ -18,12 +18,19 @@ export type { PrivateKeyInput, PublicKeyInput } from './asymmetric.js';
 export type {
   CompressionConfig,
   EncryptionConfig,
+  EnvelopeCipher,
   FernetConfig,
   ResolvedConfig,
   ResolvedService,
   ServiceConfig,
 } from './config.js';
-export { DEFAULTS, MAX_PBKDF2_ITERATIONS, MIN_PBKDF2_ITERATIONS, resolveConfig } from './config.js';
+export {
+  DEFAULTS,
+  ENVELOPE_CIPHERS,
+  MAX_PBKDF2_ITERATIONS,
+  MIN_PBKDF2_ITERATIONS,
+  resolveConfig,
+} from './config.js';
 export type { AlgorithmName, EnvelopeAlgorithmId, EnvelopeHeader } from './envelope.js';
 export {
   algorithmName,
@@ -34,6 +41,7 @@ export {
   MIN_GCM_ENVELOPE_LENGTH,
   readHeader,
 } from './envelope.js';
+export { MIN_XCHACHA_ENVELOPE_LENGTH } from './envelope-xchacha.js';
 export type { MeshErrorCode } from './errors.js';
 export { EncryptionError } from './errors.js';
 export type {

@@ -1,14 +1,14 @@
 /**
  * Input coercion shared by every entry point: what the facade accepts, and the typed error otherwise.
  *
- * Plaintext: `Uint8Array` (Buffers included) or a string (UTF-8). Ciphertext: envelope bytes, envelope text
+ * Plaintext: `Uint8Array` (Buffers included) or a well-formed string (UTF-8). Ciphertext: envelope bytes, envelope text
  * (base64url, padding optional), a Fernet token (text starting with `g`, i.e. a first byte of 0x80), the raw
  * Fernet bytes (first byte 0x80) or the token's ASCII bytes. Anything else (numbers, null, objects) is
  * `ERR_INVALID_INPUT`; text that is not base64url is `ERR_TOKEN_MALFORMED`.
  *
  * @module
  */
-import { base64UrlDecode, base64UrlEncode } from '@mesh/crypto-core';
+import { base64UrlDecode, base64UrlEncode, utf8Encode } from '@mesh/crypto-core';
 import { invalidInput, malformed } from './errors.js';
 
 /** What `encrypt` accepts. */
@@ -21,11 +21,16 @@ export const FERNET_VERSION_BYTE = 0x80;
 /** ASCII `g`: the first base64url character of any byte 0x80-0x83, so of every Fernet token text. */
 const ASCII_G = 0x67;
 
-/** Plaintext to bytes without copying bytes; strings are UTF-8 encoded. */
+/**
+ * Plaintext to bytes without copying bytes; strings are UTF-8 encoded into a fresh array of their own
+ * (`TextEncoder`, never `Buffer.from`, which would copy the plaintext into Node's shared pool where any later
+ * pooled Buffer's `.buffer` exposes it). The caller wipes that array once sealed.
+ */
 export function plaintextBytes(data: unknown): Uint8Array {
   if (data instanceof Uint8Array) return data;
-  if (typeof data === 'string')
-    return typeof Buffer === 'function' ? Buffer.from(data, 'utf8') : encoder.encode(data);
+  // crypto-core's utf8Encode: TextEncoder, after refusing a string that is not well-formed UTF-16 (a lone
+  // surrogate would silently become U+FFFD).
+  if (typeof data === 'string') return utf8Encode(data, 'plaintext');
   throw invalidInput(`plaintext must be a Uint8Array or a string, not ${describe(data)}`);
 }
 
@@ -70,12 +75,14 @@ export function checkContext(context: unknown): string | undefined {
   throw invalidInput(`context must be a string, not ${describe(context)}`);
 }
 
-const encoder = new TextEncoder();
-
-/** UTF-8 bytes of a context; empty or absent context means "no context" (AAD = header only). */
+/**
+ * UTF-8 bytes of a context; empty or absent context means "no context" (AAD = header only). A context that
+ * is not well-formed UTF-16 is `ERR_INVALID_INPUT`: 'tenant-\uD800', 'tenant-\uDFFF' and 'tenant-\uFFFD'
+ * would otherwise all give the same associated data.
+ */
 export function encodeContext(context: string | undefined): Uint8Array | undefined {
   if (context === undefined || context.length === 0) return undefined;
-  return encoder.encode(context);
+  return utf8Encode(context, 'context');
 }
 
 function asciiText(bytes: Uint8Array): string {

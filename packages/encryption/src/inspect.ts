@@ -15,6 +15,7 @@ import {
   readHeader,
   readHybridBody,
 } from './envelope.js';
+import { MIN_XCHACHA_ENVELOPE_LENGTH } from './envelope-xchacha.js';
 import { malformed } from './errors.js';
 import { decodeText, parseCiphertext } from './input.js';
 
@@ -61,6 +62,10 @@ export function inspect(ciphertext: Uint8Array | string): CiphertextInfo {
       break;
     case EnvelopeAlgorithm.RSA_OAEP_SHA256:
       if (bytes.length === HEADER_LENGTH) throw malformed('RSA envelope has no body');
+      break;
+    case EnvelopeAlgorithm.XCHACHA20_POLY1305:
+      if (bytes.length < MIN_XCHACHA_ENVELOPE_LENGTH)
+        throw malformed('envelope is shorter than nonce and tag');
       break;
     case EnvelopeAlgorithm.STREAM_AES_256_GCM:
       if (bytes.length < STREAM_MIN_LENGTH) throw malformed('stream header is truncated');

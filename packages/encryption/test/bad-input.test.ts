@@ -149,9 +149,9 @@ const CASES: Case[] = [
     run: (f) => decryptCodes(f, [header(0, 1, 0), header(2, 1, 0), header(0x7f, 1, 0), header(0xff, 1, 0)]),
   },
   {
-    name: 'unknown algorithm (0x00, 0x05, 0xff)',
+    name: 'unknown algorithm (0x00, 0x06, 0xff)',
     code: 'ERR_UNSUPPORTED_ALGORITHM',
-    run: (f) => decryptCodes(f, [header(1, 0, 0), header(1, 5, 0), header(1, 0xff, 0)]),
+    run: (f) => decryptCodes(f, [header(1, 0, 0), header(1, 6, 0), header(1, 0xff, 0)]),
   },
   {
     name: 'RSA (0x02, 0x04) or streaming (0x03) envelope given to decrypt',
@@ -170,6 +170,33 @@ const CASES: Case[] = [
       decryptCodes(
         f,
         [0x02, 0x80, 0xfe, 0xff].map((flags) => withBytes(f.gcm, (b) => (b[2] = flags))),
+      ),
+  },
+  {
+    name: "string with a lone surrogate as context or plaintext ('t-\\uD800', 't-\\uDFFF')",
+    code: 'ERR_INVALID_INPUT',
+    run: (f) =>
+      Promise.all(
+        ['t-\uD800', 't-\uDFFF'].flatMap((s) => [
+          codeOf(f.enc.encrypt('x', { context: s })),
+          codeOf(f.enc.decrypt(f.gcm, { context: s })),
+          codeOf(f.enc.encrypt(s)),
+        ]),
+      ),
+  },
+  {
+    name: 'RSA envelope (0x02, 0x04) with the compressed flag set',
+    code: 'ERR_TOKEN_MALFORMED',
+    run: (f) =>
+      Promise.all(
+        [f.hybrid, f.direct].map((e) =>
+          codeOf(
+            f.enc.decryptWith(
+              f.privateKeyPem,
+              withBytes(e, (b) => (b[2] = 0x01)),
+            ),
+          ),
+        ),
       ),
   },
   {

@@ -101,6 +101,7 @@ describe('EncryptionConfig validation', () => {
     });
     expect(c.serviceConfig('orders')).toEqual({
       name: 'orders',
+      algorithm: 'aes-256-gcm',
       context: undefined,
       requireContext: false,
       keyDerivation: false,

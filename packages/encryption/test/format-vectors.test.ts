@@ -11,10 +11,12 @@ import {
   Fernet,
   importRsaPrivateKey,
   importRsaPublicKey,
+  nobleChaChaBackend,
   rsaKeyId,
   rsaOaepDecrypt,
   utf8Decode,
   utf8Encode,
+  xchacha20Poly1305Decrypt,
 } from '@mesh/crypto-core';
 import { describe, expect, it } from 'vitest';
 import { openWithPrivateKey } from '../src/asymmetric.js';
@@ -26,8 +28,9 @@ import {
   readHeader,
   sealGcmEnvelope,
 } from '../src/envelope.js';
+import { openXChaChaEnvelope, sealXChaChaEnvelope } from '../src/envelope-xchacha.js';
 import { inspect } from '../src/inspect.js';
-import { pythonAvailable, runPython } from './support/python.js';
+import { pythonAvailable, runPython, runPythonWithNacl } from './support/python.js';
 
 const doc = readFileSync(fileURLToPath(new URL('../../../docs/FORMAT.md', import.meta.url)), 'utf8');
 // Only the sections this package owns (everything before the streaming section).
@@ -71,6 +74,9 @@ describe('docs/FORMAT.md vectors', () => {
       'rsa-direct',
       'hybrid',
       'fernet',
+      'xchacha-no-context',
+      'xchacha-context',
+      'xchacha-compressed',
     ]);
     expect(pems[0]).toMatch(/^-----BEGIN PRIVATE KEY-----/);
   });
@@ -100,6 +106,70 @@ describe('docs/FORMAT.md vectors', () => {
       });
     });
   }
+
+  for (const name of ['xchacha-no-context', 'xchacha-context', 'xchacha-compressed']) {
+    it(`${name}: re-derives the envelope byte for byte and opens it`, () => {
+      const v = byName(name);
+      const plaintext = utf8Encode(plaintextOf(v));
+      const context = v.context ? utf8Encode(v.context) : undefined;
+      let payload = plaintext;
+      let flags = 0;
+      if (v.zlibLevel !== undefined) {
+        payload = compress(plaintext, { level: v.zlibLevel });
+        expect(toHex(payload)).toBe(v.payload);
+        flags = FLAG_COMPRESSED;
+      }
+      const envelope = sealXChaChaEnvelope(hex(v.key), v.keyId, flags, payload, context, hex(v.nonce));
+      expect(toHex(envelope)).toBe(v.envelope);
+      expect(readHeader(envelope)).toMatchObject({
+        version: 1,
+        algorithm: 5,
+        keyId: v.keyId,
+        compressed: flags === 1,
+      });
+      // Both backends open it (the default is sodium; noble is the pure-JavaScript one).
+      expect(toHex(openXChaChaEnvelope(hex(v.key), hex(v.envelope), context))).toBe(toHex(payload));
+      const env = hex(v.envelope);
+      const aad = envelopeAad(env.subarray(0, 7), context);
+      expect(
+        toHex(
+          xchacha20Poly1305Decrypt(
+            hex(v.key),
+            env.subarray(7, 31),
+            env.subarray(31),
+            aad,
+            nobleChaChaBackend,
+          ),
+        ),
+      ).toBe(toHex(payload));
+      expect(inspect(env)).toEqual({
+        format: 'envelope-v1',
+        algorithm: 'xchacha20-poly1305',
+        keyId: v.keyId,
+        compressed: flags === 1,
+      });
+    });
+  }
+
+  it('XChaCha vectors: PyNaCl (libsodium, AAD = header || context) produces the same bytes', () => {
+    const cases = ['xchacha-no-context', 'xchacha-context', 'xchacha-compressed'].map((n) => {
+      const v = byName(n);
+      const payload = v.payload ?? toHex(utf8Encode(plaintextOf(v)));
+      return { key: v.key, nonce: v.nonce, payload, context: v.context, envelope: v.envelope };
+    });
+    const out = runPythonWithNacl<string[]>(
+      `import sys, json
+from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt as seal
+res = []
+for c in json.load(sys.stdin):
+    header = bytes.fromhex(c['envelope'])[:7]
+    nonce = bytes.fromhex(c['nonce'])
+    res.append((header + nonce + seal(bytes.fromhex(c['payload']), header + c['context'].encode(), nonce, bytes.fromhex(c['key']))).hex())
+print(json.dumps(res))`,
+      cases,
+    );
+    expect(out).toEqual(cases.map((c) => c.envelope));
+  });
 
   it('GCM vectors: Python cryptography (AESGCM, AAD = header || context) produces the same bytes', () => {
     if (!pythonAvailable()) return;

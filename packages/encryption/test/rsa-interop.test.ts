@@ -5,7 +5,7 @@
 import { utf8Decode } from '@mesh/crypto-core';
 import { describe, expect, it } from 'vitest';
 import { pythonAvailable, runPython } from './support/python.js';
-import { jsonPayload, makeEncryption, rsaPair } from './support/setup.js';
+import { codeOf, jsonPayload, makeEncryption, rsaPair } from './support/setup.js';
 
 const PY_COMMON = `import sys, json, zlib, os, hashlib
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,7 +21,7 @@ def oaep(label=None):
 `;
 
 describe('RSA envelopes interoperate with Python cryptography', () => {
-  it('Python opens our 0x04 and 0x02 envelopes (with context and compression)', async () => {
+  it('Python opens our 0x04 and 0x02 envelopes (with context; never compressed)', async () => {
     if (!pythonAvailable()) return;
     const enc = await makeEncryption();
     const { publicKeyPem, privateKeyPem } = await rsaPair();
@@ -29,7 +29,7 @@ describe('RSA envelopes interoperate with Python cryptography', () => {
     const cases = [
       { data: 'short secret', context: 'orders->partner' },
       { data: 'short, no context', context: '' },
-      { data: big, context: 'orders->partner' }, // hybrid, compressed
+      { data: big, context: 'orders->partner' }, // hybrid, compressible, yet never compressed
       { data: 'z'.repeat(300), context: '' }, // hybrid, below the compression threshold
     ];
     const envelopes = await Promise.all(
@@ -52,8 +52,7 @@ for env_hex, ctx in zip(c['envelopes'], c['contexts']):
         data_key = priv.decrypt(env[9:9 + w], oaep())
         nonce = env[9 + w:21 + w]
         payload = AESGCM(data_key).decrypt(nonce, env[21 + w:], aad)
-    if env[2] & 1:
-        payload = zlib.decompress(payload)
+    assert env[2] == 0, 'RSA envelopes never set a flag'
     res.append(payload.decode())
 print(json.dumps(res))`,
       { priv: privateKeyPem, envelopes, contexts: cases.map((c) => c.context) },
@@ -65,17 +64,19 @@ print(json.dumps(res))`,
     if (!pythonAvailable()) return;
     const enc = await makeEncryption();
     const { privateKeyPem } = await rsaPair();
-    const sealed = runPython<{ direct: string; hybrid: string }>(
+    const sealed = runPython<{ direct: string; hybrid: string; compressed: string }>(
       `${PY_COMMON}
 ctx = c['context'].encode()
 h4 = bytes([1, 4, 0]) + key_id
 direct = h4 + pub.encrypt(b'sealed by python', oaep(h4 + ctx))
-h2 = bytes([1, 2, 1]) + key_id
-data_key, nonce = os.urandom(32), os.urandom(12)
-wrapped = pub.encrypt(data_key, oaep())
-body = AESGCM(data_key).encrypt(nonce, zlib.compress(c['big'].encode(), 6), h2 + ctx)
-hybrid = h2 + len(wrapped).to_bytes(2, 'big') + wrapped + nonce + body
-print(json.dumps({'direct': direct.hex(), 'hybrid': hybrid.hex()}))`,
+def hybrid(flags, payload):
+    h2 = bytes([1, 2, flags]) + key_id
+    data_key, nonce = os.urandom(32), os.urandom(12)
+    wrapped = pub.encrypt(data_key, oaep())
+    body = AESGCM(data_key).encrypt(nonce, payload, h2 + ctx)
+    return h2 + len(wrapped).to_bytes(2, 'big') + wrapped + nonce + body
+print(json.dumps({'direct': direct.hex(), 'hybrid': hybrid(0, c['big'].encode()).hex(),
+                  'compressed': hybrid(1, zlib.compress(c['big'].encode(), 6)).hex()}))`,
       { priv: privateKeyPem, context: 'partner->orders', big: jsonPayload(3000) },
     );
     const open = async (hex: string) =>
@@ -84,6 +85,7 @@ print(json.dumps({'direct': direct.hex(), 'hybrid': hybrid.hex()}))`,
       );
     expect(await open(sealed.direct)).toBe('sealed by python');
     expect(await open(sealed.hybrid)).toBe(jsonPayload(3000));
-    expect(enc.inspect(Buffer.from(sealed.hybrid, 'hex')).compressed).toBe(true);
+    // A valid envelope with the compressed flag set, as any public-key holder can seal: refused, not inflated.
+    expect(await codeOf(open(sealed.compressed))).toBe('ERR_TOKEN_MALFORMED');
   });
 });

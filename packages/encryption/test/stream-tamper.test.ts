@@ -5,7 +5,13 @@
  * Codes (docs/FORMAT.md, Streaming (0x03), "Errors"): `ERR_DECRYPTION_FAILED` for everything wrong with the
  * bytes, a cut inside the header included; `ERR_KEY_NOT_FOUND` only when the key id names no key.
  */
-import { aesGcmEncrypt, DecryptionError, isMeshError, randomBytes } from '@mesh/crypto-core';
+import {
+  aesGcmEncrypt,
+  DECRYPTION_FAILED_MESSAGE,
+  DecryptionError,
+  isMeshError,
+  randomBytes,
+} from '@mesh/crypto-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deriveStreamKey, encodeStreamHeader, SegmentNonce } from '../src/stream/format.js';
 import {
@@ -200,7 +206,7 @@ describe.each(FLAVOURS)('tampering with a stream (%s decryptor)', (flavour) => {
       expectFailure(result);
       expect(result.error).toBeInstanceOf(DecryptionError);
       // The specific reason stays available for debugging, not in the message.
-      expect((result.error as Error).message).toBe('decryption failed');
+      expect((result.error as Error).message).toBe(DECRYPTION_FAILED_MESSAGE);
       expect(((result.error as Error).cause as { code?: string }).code).toBe('ERR_TOKEN_MALFORMED');
     }
   });

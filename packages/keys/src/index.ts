@@ -80,4 +80,4 @@ export type {
   StoredKeyring,
   WriteCondition,
 } from './types.js';
-export { KEY_ALGORITHMS } from './types.js';
+export { isUsageLimited, KEY_ALGORITHMS, SUPPORTED_KEY_ALGORITHMS } from './types.js';

@@ -18,10 +18,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   constantTimeEqual,
+  copyToSecureBytes,
   DecryptionError,
   isMeshError,
   randomBytes,
   randomUint32,
+  releaseSecureBytes,
+  wipe,
 } from '@mesh/crypto-core';
 import { decodeSecretBase64Url, owned } from './_secret-bytes.js';
 import { activeKey } from './active-key.js';
@@ -76,6 +79,7 @@ export type {
 
 import {
   type ActiveKey,
+  isUsageLimited,
   KEY_ALGORITHMS,
   type KekSource,
   type KeyAlgorithm,
@@ -84,6 +88,7 @@ import {
   type RotationTrigger,
   type StoredKey,
   type StoredKeyring,
+  SUPPORTED_KEY_ALGORITHMS,
   type WriteCondition,
 } from './types.js';
 
@@ -198,11 +203,11 @@ export class KeyManager {
     if (
       !Array.isArray(algorithms) ||
       algorithms.length === 0 ||
-      algorithms.some((a) => !KEY_ALGORITHMS.includes(a))
+      algorithms.some((a) => !SUPPORTED_KEY_ALGORITHMS.includes(a))
     ) {
       throw new KeyError(
         'ERR_CONFIG_INVALID',
-        `algorithms must be a non-empty subset of ${KEY_ALGORITHMS.join(', ')}`,
+        `algorithms must be a non-empty subset of ${SUPPORTED_KEY_ALGORITHMS.join(', ')}`,
       );
     }
     this.name = name;
@@ -299,7 +304,7 @@ export class KeyManager {
         this.#uses.set(id, (this.#uses.get(id) ?? 0) + 1);
         return rec.active!;
       }
-      if (rec.stored.reserved < this.#policy.maxEncryptions) await this.#extendLease(algorithm, id);
+      if (rec.stored.reserved < this.#usageLimit(algorithm)) await this.#extendLease(algorithm, id);
       else if (this.#automatic) await this.#rotateOnce(algorithm, 'usage', id);
       else await this.#awaitNewPrimary(algorithm, 'usage', id);
     }
@@ -667,8 +672,9 @@ export class KeyManager {
   }
 
   /**
-   * Stops watching the store and waits for pending writes. Keys already handed out stay valid; the manager
-   * cannot be used afterwards. Does not close the store (it may be shared).
+   * Stops watching the store and waits for pending writes. Key material is wiped and freed 250 ms later
+   * (operations already running finish first); the manager cannot be used afterwards. Does not close the
+   * store (it may be shared).
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -676,6 +682,10 @@ export class KeyManager {
     this.#unwatch?.();
     this.#unwatch = undefined;
     await this.#queue.catch(() => {});
+    // Wipe and free every key's material (an operation already running finishes first: see releaseLater).
+    releaseLater(
+      [...(this.#snapshot?.records.values() ?? [])].flatMap((r) => (r.active ? [r.active.material] : [])),
+    );
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -787,19 +797,21 @@ export class KeyManager {
     return p;
   }
 
+  /** Uses a key of `algorithm` may have: `maxEncryptionsPerKey`, or no practical limit (XChaCha, see isUsageLimited). */
+  #usageLimit(algorithm: KeyAlgorithm): number {
+    return isUsageLimited(algorithm) ? this.#policy.maxEncryptions : Number.MAX_SAFE_INTEGER;
+  }
+
   #extendLease(algorithm: KeyAlgorithm, id: number): Promise<void> {
     return this.#once(`lease:${id}`, async () => {
       const grant = await this.#mutate((d) => {
         const k = d.keys.find((x) => x.id === id);
-        if (
-          k?.state !== 'primary' ||
-          k.algorithm !== algorithm ||
-          k.reserved >= this.#policy.maxEncryptions
-        ) {
+        const limit = this.#usageLimit(algorithm);
+        if (k?.state !== 'primary' || k.algorithm !== algorithm || k.reserved >= limit) {
           return NOOP;
         }
         const start = k.reserved;
-        k.reserved = Math.min(this.#policy.maxEncryptions, start + this.#policy.leaseSize);
+        k.reserved = Math.min(limit, start + this.#policy.leaseSize);
         return { start, end: k.reserved };
       });
       if (grant) this.#leases.set(id, { next: grant.start, end: grant.end });
@@ -1001,10 +1013,18 @@ export class KeyManager {
             });
           }
         }
-        active =
-          before?.active && before.active.material === material
-            ? before.active
-            : activeKey(k.id, k.algorithm, material);
+        if (before?.active && before.active.material === material) active = before.active;
+        else if (before?.active && constantTimeEqual(before.active.material, material)) {
+          // Same material sealed anew (rekey): keep the guarded copy callers already hold.
+          wipe(material);
+          active = before.active;
+        } else {
+          // The one long-lived copy goes to guarded memory (sodium_malloc: locked, guard pages) where
+          // sodium-native is present; the temporary it came from (opened or generated) is wiped.
+          const guarded = copyToSecureBytes(material);
+          wipe(material);
+          active = activeKey(k.id, k.algorithm, guarded);
+        }
       }
       const rec: KeyRecord = { stored: k, active };
       records.set(k.id, rec);
@@ -1015,7 +1035,13 @@ export class KeyManager {
     }
     for (const id of [...this.#uses.keys()]) if (!records.has(id)) this.#uses.delete(id);
     this.#highWater = Math.max(this.#highWater, doc.version);
+    const dropped: Uint8Array[] = [];
+    for (const r of prev?.records.values() ?? []) {
+      const kept = records.get(r.stored.id)?.active;
+      if (r.active && kept?.material !== r.active.material) dropped.push(r.active.material);
+    }
     this.#snapshot = { doc: { ...doc, keys }, records, primaries, decryption: new Map() };
+    releaseLater(dropped);
     if (prev?.doc.version !== doc.version) {
       this.#negative.clear();
       const waiters = this.#appliedWaiters;
@@ -1172,4 +1198,23 @@ export class KeyManager {
       }
     }
   }
+}
+
+/**
+ * How long material that no keyring record holds any more stays readable before it is wiped, in ms: an
+ * operation that fetched the key just before (callers hold an ActiveKey for one operation) finishes with it.
+ */
+export const RELEASED_MATERIAL_GRACE_MS = 250;
+
+/**
+ * Wipes and frees key material that no keyring record holds any more (retired, destroyed, replaced, or the
+ * manager closed) after {@link RELEASED_MATERIAL_GRACE_MS}: `releaseSecureBytes` zeroes it with
+ * `sodium_memzero`, unlocks it and frees the guarded pages (ordinary arrays are zero-filled). The timer is
+ * unref'd: it never keeps a process alive.
+ */
+function releaseLater(materials: Uint8Array[]): void {
+  if (materials.length === 0) return;
+  setTimeout(() => {
+    for (const m of materials) releaseSecureBytes(m);
+  }, RELEASED_MATERIAL_GRACE_MS).unref();
 }

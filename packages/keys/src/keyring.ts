@@ -24,7 +24,14 @@ import {
 } from '@mesh/crypto-core';
 import { KeyStoreError } from './errors.js';
 import type { KekKeys } from './kek.js';
-import type { KeyAlgorithm, KeyState, StoredKekParams, StoredKey, StoredKeyring } from './types.js';
+import {
+  type KeyAlgorithm,
+  type KeyState,
+  type StoredKekParams,
+  type StoredKey,
+  type StoredKeyring,
+  SUPPORTED_KEY_ALGORITHMS,
+} from './types.js';
 
 /** Format tag of the document. */
 export const KEYRING_FORMAT = 'mesh-keyring/v1';
@@ -34,7 +41,7 @@ export const KEY_MATERIAL_LENGTH = 32;
 export const MAX_KEYS_PER_KEYRING = 10_000;
 const KEK_CHECK_LENGTH = 16;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const ALGORITHMS: ReadonlySet<string> = new Set<KeyAlgorithm>(['aes-256-gcm', 'fernet']);
+const ALGORITHMS: ReadonlySet<string> = new Set<KeyAlgorithm>(SUPPORTED_KEY_ALGORITHMS);
 const STATES: ReadonlySet<string> = new Set<KeyState>(['staged', 'primary', 'decrypt-only', 'retired']);
 
 /** True for a valid keyring name (also used as a file/etcd key component). @internal */

@@ -5,11 +5,47 @@
  * @module
  */
 
-/** Algorithms a keyring holds keys for. Fernet material is 32 bytes: signing key 16 | encryption key 16. */
-export type KeyAlgorithm = 'aes-256-gcm' | 'fernet';
+/**
+ * Algorithms a keyring holds keys for; every key is 32 bytes. Fernet material is signing key 16 | encryption
+ * key 16. `xchacha20-poly1305` keys take random 192-bit nonces, so they have no usage limit (see
+ * {@link isUsageLimited}).
+ */
+export type KeyAlgorithm = 'aes-256-gcm' | 'fernet' | 'xchacha20-poly1305';
 
 /** The algorithms in the order `KeyManager.open` creates them by default. */
 export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ['aes-256-gcm', 'fernet'];
+
+/**
+ * Every algorithm a keyring may hold (`KeyManager.open`'s `algorithms` option takes any subset).
+ *
+ * @example
+ * ```ts
+ * import { SUPPORTED_KEY_ALGORITHMS } from '@mesh/keys';
+ * SUPPORTED_KEY_ALGORITHMS.includes('xchacha20-poly1305'); // true
+ * ```
+ */
+export const SUPPORTED_KEY_ALGORITHMS: readonly KeyAlgorithm[] = [
+  'aes-256-gcm',
+  'fernet',
+  'xchacha20-poly1305',
+];
+
+/**
+ * True when keys of `algorithm` rotate after `maxEncryptionsPerKey` uses. AES-256-GCM's random 96-bit nonces
+ * make that necessary (NIST SP 800-38D §8.3) and Fernet keeps the same rule; XChaCha20-Poly1305's random
+ * 192-bit nonces do not (a repeat after 2^64 messages has probability about 2^-65), so its keys only rotate by
+ * `interval` or by hand. Their uses are still leased and counted (`reservedEncryptions`).
+ *
+ * @example
+ * ```ts
+ * import { isUsageLimited } from '@mesh/keys';
+ * isUsageLimited('aes-256-gcm'); // true
+ * isUsageLimited('xchacha20-poly1305'); // false
+ * ```
+ */
+export function isUsageLimited(algorithm: KeyAlgorithm): boolean {
+  return algorithm !== 'xchacha20-poly1305';
+}
 
 /**
  * Life cycle of a key: `staged` (decrypts, never encrypts) -> `primary` (the one key per algorithm that
@@ -45,8 +81,10 @@ export interface KeyInfo {
 
 /**
  * A key ready to use. The object and its `material` are shared by every caller that got the same key:
- * treat them as read-only. They stay valid after the key rotates or retires (in-flight operations finish
- * with the key they started with), so do not keep them longer than one operation.
+ * treat them as read-only. `material` lives in libsodium guarded memory where sodium-native is present.
+ * It stays valid after the key rotates (in-flight operations finish with the key they started with); once
+ * the key retires, is replaced or the manager closes, it is wiped 250 ms later (its length becomes 0 when
+ * it was guarded memory), so do not keep an ActiveKey longer than one operation.
  */
 export interface ActiveKey {
   readonly id: number;

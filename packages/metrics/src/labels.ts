@@ -43,7 +43,8 @@ export type CryptoAlgorithm =
   | 'fernet'
   | 'rsa-oaep-sha256'
   | 'hybrid-rsa-oaep-aes-256-gcm'
-  | 'stream-aes-256-gcm';
+  | 'stream-aes-256-gcm'
+  | 'xchacha20-poly1305';
 
 /**
  * Outcome of one operation.
@@ -117,7 +118,7 @@ export const CRYPTO_OPERATIONS: readonly CryptoOperation[] = Object.freeze([
  * @example
  * ```ts
  * import { CRYPTO_ALGORITHMS } from '@mesh/metrics';
- * CRYPTO_ALGORITHMS.length; // 5
+ * CRYPTO_ALGORITHMS.length; // 6
  * ```
  */
 export const CRYPTO_ALGORITHMS: readonly CryptoAlgorithm[] = Object.freeze([
@@ -126,6 +127,7 @@ export const CRYPTO_ALGORITHMS: readonly CryptoAlgorithm[] = Object.freeze([
   'rsa-oaep-sha256',
   'hybrid-rsa-oaep-aes-256-gcm',
   'stream-aes-256-gcm',
+  'xchacha20-poly1305',
 ] as const);
 
 /**

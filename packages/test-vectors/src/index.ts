@@ -129,6 +129,28 @@ export interface AesGcmGroup extends WycheproofGroupBase<AesGcmTest> {
   readonly tagSize: number;
 }
 
+/**
+ * `chacha20_poly1305_test.json` / `xchacha20_poly1305_test.json` test (Wycheproof `aead_test_schema_v1`):
+ * all hex, the same fields as AES-GCM.
+ */
+export interface ChaChaPolyTest extends WycheproofTestBase {
+  readonly key: string;
+  readonly iv: string;
+  readonly aad: string;
+  readonly msg: string;
+  readonly ct: string;
+  readonly tag: string;
+}
+/**
+ * ChaCha20-Poly1305 / XChaCha20-Poly1305 group; sizes in bits. `ivSize` is 96 (ChaCha) or 192 (XChaCha) for
+ * the bulk of the tests; single-test groups with other sizes are `invalid` (wrong nonce length).
+ */
+export interface ChaChaPolyGroup extends WycheproofGroupBase<ChaChaPolyTest> {
+  readonly keySize: number;
+  readonly ivSize: number;
+  readonly tagSize: number;
+}
+
 /** `aes_cbc_pkcs5_test.json` test: all hex. */
 export interface AesCbcTest extends WycheproofTestBase {
   readonly key: string;
@@ -211,6 +233,8 @@ export interface RsaOaepGroup extends WycheproofGroupBase<RsaOaepTest> {
 
 /** Parsed `aes_gcm_test.json`. */
 export type AesGcmVectors = WycheproofFile<AesGcmGroup>;
+/** Parsed `chacha20_poly1305_test.json` or `xchacha20_poly1305_test.json`. */
+export type ChaChaPolyVectors = WycheproofFile<ChaChaPolyGroup>;
 /** Parsed `aes_cbc_pkcs5_test.json`. */
 export type AesCbcVectors = WycheproofFile<AesCbcGroup>;
 /** Parsed `hmac_sha256_test.json`. */
@@ -235,6 +259,32 @@ export type RsaOaepFileBits = 2048 | 3072 | 4096;
  */
 export function aesGcmVectors(): AesGcmVectors {
   return readVectorFile('wycheproof/aes_gcm_test.json');
+}
+
+/**
+ * Wycheproof ChaCha20-Poly1305 (RFC 8439) vectors: 325 tests, 316 with 96-bit nonces, 9 `invalid` ones with
+ * other nonce lengths (0..256 bits).
+ *
+ * @example
+ * ```ts
+ * chacha20Poly1305Vectors().numberOfTests; // 325
+ * ```
+ */
+export function chacha20Poly1305Vectors(): ChaChaPolyVectors {
+  return readVectorFile('wycheproof/chacha20_poly1305_test.json');
+}
+
+/**
+ * Wycheproof XChaCha20-Poly1305 vectors: 315 tests, 306 with 192-bit nonces, 9 `invalid` ones with other nonce
+ * lengths (0..256 bits).
+ *
+ * @example
+ * ```ts
+ * xchacha20Poly1305Vectors().numberOfTests; // 315
+ * ```
+ */
+export function xchacha20Poly1305Vectors(): ChaChaPolyVectors {
+  return readVectorFile('wycheproof/xchacha20_poly1305_test.json');
 }
 
 /**

@@ -85,6 +85,45 @@ export interface SymmetricBackend {
   ): Promise<Uint8Array>;
 }
 
+/** Names of the ChaCha20-Poly1305 backends: `sodium` (sodium-native, libsodium) and `noble` (@noble/ciphers). */
+export type ChaChaBackendName = 'sodium' | 'noble';
+
+/**
+ * ChaCha20-Poly1305 AEADs (16-byte tag, 32-byte key). The nonce length picks the construction: 12 bytes is
+ * ChaCha20-Poly1305 (RFC 8439), 24 bytes is XChaCha20-Poly1305 (HChaCha20 subkey, then RFC 8439). Inputs are
+ * already validated by the caller; given the same inputs both backends produce identical bytes.
+ */
+export interface ChaChaBackend {
+  readonly name: ChaChaBackendName;
+  /**
+   * Fills `bytes` with CSPRNG output (sodium: libsodium's `randombytes_buf`; noble: node:crypto
+   * `randomFillSync`), for the random nonces of XChaCha20-Poly1305.
+   */
+  randomFill(bytes: Uint8Array): void;
+  /**
+   * Writes `ciphertext || tag` (`plaintext.length + 16` bytes) into `out` at `outOffset` and returns the offset
+   * just past the tag. `plaintext` is either disjoint from that target or starts exactly at it (in place).
+   */
+  chachaSealInto(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array | undefined,
+    out: Uint8Array,
+    outOffset: number,
+  ): number;
+  /**
+   * Verifies and decrypts `ciphertext || tag` (at least 16 bytes) into a new array that owns its whole
+   * `ArrayBuffer`. Returns `undefined` when authentication fails; no plaintext is released then.
+   */
+  chachaOpen(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ciphertextAndTag: Uint8Array,
+    aad: Uint8Array | undefined,
+  ): Uint8Array | undefined;
+}
+
 /** A PEM-encoded RSA key pair: SPKI public key and unencrypted PKCS#8 private key. */
 export interface RsaKeyPairPem {
   readonly publicKeyPem: string;

@@ -139,7 +139,7 @@ export function parseStreamHeader(bytes: Uint8Array): StreamHeader {
  */
 export function deriveStreamKey(keyMaterial: Uint8Array, header: Uint8Array, context: string): Uint8Array {
   const salt = header.subarray(7, 7 + STREAM_SALT_LENGTH);
-  const ctx = utf8Encode(context);
+  const ctx = utf8Encode(context, 'context');
   const info = new Uint8Array(header.length + ctx.length);
   info.set(header, 0);
   info.set(ctx, header.length);

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { DecryptionError, isMeshError, MeshCryptoError, randomBytes } from '@mesh/crypto-core';
+import { DecryptionError, isMeshError, MeshCryptoError, randomBytes, utf8Encode } from '@mesh/crypto-core';
 import type { KeyManager } from '@mesh/keys';
 import { failureReasonOf, type MetricsCollector } from '@mesh/metrics';
 import {
@@ -36,9 +36,13 @@ export interface StreamDeps {
 export interface StreamOptions {
   /**
    * Caller context (service, tenant, route) bound into the stream key; decryption must pass the same.
+   * Through the facade, the same rule as `encrypt`: when absent or `''`, the service's default context
+   * applies, and a service with `requireContext` refuses a stream without one (`ERR_INVALID_INPUT`).
    * Default `''`.
    */
   context?: string;
+  /** Through the facade: whose context rules apply (as for `encrypt`). Default: `config.service`. */
+  service?: string;
   /**
    * Plaintext bytes per segment when encrypting: an integer in [16, 16 MiB], default 65536. Decryption reads
    * the size from the authenticated stream header and ignores this option.
@@ -104,6 +108,9 @@ abstract class BaseSession implements StreamSession {
     const context = options?.context ?? '';
     if (typeof context !== 'string')
       throw new MeshCryptoError('ERR_INVALID_INPUT', 'context must be a string');
+    // At once, not at the first chunk: a context that is not well-formed UTF-16 has no UTF-8 encoding
+    // (the stream key's HKDF info), and would otherwise merge with others as U+FFFD.
+    utf8Encode(context, 'context');
     this.deps = deps;
     this.context = context;
   }

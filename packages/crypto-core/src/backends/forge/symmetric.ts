@@ -115,14 +115,13 @@ export const forgeSymmetric: SymmetricBackend = {
     decipher.update(forge.util.createBuffer(toBinary(ciphertext)));
     // Keep the padding: a no-op unpad callback; we check PKCS#7 strictly below.
     (decipher.finish as unknown as FinishWithPad)(() => true);
-    const padded = fromBinary(decipher.output.getBytes());
-    const pad = pkcs7PaddingLength(padded.subarray(padded.length - 16));
-    if (pad === 0) {
-      padded.fill(0);
-      return undefined;
-    }
-    padded.fill(0, padded.length - pad); // the padding's room behind the view, as on the node backend
-    return padded.subarray(0, padded.length - pad);
+    const padded = decipher.output.getBytes();
+    const pad = pkcs7PaddingLength(fromBinary(padded.slice(-16)));
+    if (pad === 0) return undefined;
+    // Exactly the plaintext's length: the returned array owns its buffer and holds no padding.
+    const plaintext = new Uint8Array(padded.length - pad);
+    writeBinary(padded.slice(0, plaintext.length), plaintext, 0);
+    return plaintext;
   },
 
   hmacSha256(key, ...parts) {

@@ -166,7 +166,7 @@ export const nodeSymmetric: SymmetricBackend = {
     const decipher = createDecipheriv(cbcName(key), key, iv);
     // Padding checked below, not by OpenSSL: with it on, `update` holds the last block back and `final`
     // returns it separately, so the plaintext would need a second array and two copies. Off, one `update`
-    // returns every block in node:crypto's own fresh buffer, which is handed back as a view.
+    // returns every block in node:crypto's own fresh buffer.
     decipher.setAutoPadding(false);
     let padded: Uint8Array;
     if (ciphertext.length <= SINGLE_UPDATE_MAX) {
@@ -181,8 +181,13 @@ export const nodeSymmetric: SymmetricBackend = {
       padded.fill(0); // invalid padding: never leave the decrypted blocks behind
       return undefined;
     }
-    padded.fill(0, end); // the padding's room behind the view
-    return padded.subarray(0, end);
+    // The plaintext must own its buffer (a view would keep the padding reachable through `.buffer`), and
+    // node:crypto writes only into arrays it allocates: one copy of the plaintext, then the padded
+    // decryption is wiped.
+    const plaintext = allocUninit(end);
+    plaintext.set(padded.subarray(0, end));
+    padded.fill(0);
+    return plaintext;
   },
 
   hmacSha256(key, ...parts) {

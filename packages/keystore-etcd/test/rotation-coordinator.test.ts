@@ -1,0 +1,101 @@
+import { KeyManager } from '@mesh/keys';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdKeyStore, NodeRegistration, RotationCoordinator } from '../src/index.js';
+import { EtcdProcess } from './helpers/etcd-process.js';
+import { eventually, kek, newName } from './helpers/util.js';
+
+let etcd: EtcdProcess;
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  etcd = await EtcdProcess.start();
+});
+afterAll(async () => {
+  for (const c of closers.reverse()) await c().catch(() => {});
+  await etcd?.stop();
+});
+
+async function node(prefix: string, key: Uint8Array, nodeId: string, extra: Record<string, unknown> = {}) {
+  const store = new EtcdKeyStore({ endpoints: etcd.endpoint, prefix, callTimeoutMs: 2_000 });
+  const keys = await KeyManager.open({ store, kek: { key }, automaticRotation: false });
+  const metrics: Array<[string, number]> = [];
+  const coordinator = await RotationCoordinator.start({
+    keys,
+    store,
+    nodeId,
+    ttlSeconds: 2,
+    onMetric: (name, value) => metrics.push([name, value]),
+    ...extra,
+  });
+  closers.push(async () => {
+    await coordinator.close();
+    await keys.close();
+    await store.close();
+  });
+  return { store, keys, coordinator, metrics };
+}
+
+describe('RotationCoordinator', () => {
+  it('a stage not every live node acks stays staged and reports the lagging node; promotes once it leaves', async () => {
+    const prefix = `${newName()}/`;
+    const key = kek();
+    const a = await node(prefix, key, 'a', { ackTimeoutMs: 300 });
+    const b = await node(prefix, key, 'b', { ackTimeoutMs: 300 });
+    await eventually(() => a.coordinator.isLeader || b.coordinator.isLeader);
+    const leader = a.coordinator.isLeader ? a : b;
+    // A live registration that never applies anything newer: a node that is up but stuck.
+    const lagStore = new EtcdKeyStore({ endpoints: etcd.endpoint, prefix, callTimeoutMs: 2_000 });
+    const lagger = await NodeRegistration.start({
+      store: lagStore,
+      nodeId: 'lagger',
+      ttlSeconds: 2,
+      acks: { default: 1 },
+    });
+    const stuck: Array<{ lagging: readonly string[]; keyId: number }> = [];
+    leader.coordinator.on('stage-stuck', (e) => stuck.push(e));
+    const promoted: number[] = [];
+    leader.coordinator.on('promoted', (e) => promoted.push(e.keyId));
+    const before = leader.keys.keys().find((k) => k.algorithm === 'aes-256-gcm' && k.state === 'primary')!.id;
+    await b.coordinator.requestRotation('aes-256-gcm'); // from any node; the leader does it
+    await eventually(() => stuck.length > 0);
+    expect(stuck[0]!.lagging).toEqual(['lagger']);
+    const staged = stuck[0]!.keyId;
+    // Never early: the primary is still the old key on both nodes, the new one is staged everywhere.
+    for (const n of [a, b]) {
+      await eventually(() => n.keys.keys().some((k) => k.id === staged && k.state === 'staged'));
+      expect(n.keys.keys().find((k) => k.algorithm === 'aes-256-gcm' && k.state === 'primary')!.id).toBe(
+        before,
+      );
+    }
+    expect(promoted).toEqual([]);
+    expect(leader.metrics.some(([m]) => m === 'mesh_fleet_stage_stuck_total')).toBe(true);
+    // The lagging node leaves the live set (its lease ends): the rotation completes.
+    await lagger.close();
+    await lagStore.close();
+    await eventually(() => promoted.includes(staged));
+    for (const n of [a, b]) {
+      await eventually(
+        () =>
+          n.keys.keys().find((k) => k.algorithm === 'aes-256-gcm' && k.state === 'primary')?.id === staged,
+      );
+    }
+    expect(leader.metrics.some(([m, v]) => m === 'mesh_fleet_rotations_total' && v === 1)).toBe(true);
+    expect(a.coordinator.health().state).toBe('healthy');
+    expect(b.coordinator.health().appliedVersion).toBe(b.keys.version);
+    expect(a.coordinator.isLeader && b.coordinator.isLeader).toBe(false);
+  });
+
+  it('the leader rotates on its interval; followers never rotate by themselves', async () => {
+    const prefix = `${newName()}/`;
+    const key = kek();
+    const a = await node(prefix, key, 'a', { interval: 200 });
+    const b = await node(prefix, key, 'b', { interval: 200 });
+    const seen = new Set<number>();
+    for (const n of [a, b]) n.keys.on('promoted', (e) => seen.add(e.keyId));
+    await eventually(() => seen.size >= 3);
+    expect(a.keys.automaticRotation).toBe(false);
+    expect(b.keys.automaticRotation).toBe(false);
+    const leaderEvents = [a, b].filter((n) => n.metrics.some(([m]) => m === 'mesh_fleet_rotations_total'));
+    expect(leaderEvents.length).toBeGreaterThanOrEqual(1);
+  });
+});
