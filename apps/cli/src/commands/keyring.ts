@@ -1,0 +1,168 @@
+/**
+ * `meshcrypt keyring init|rotate|list|status`: the keyring file's life cycle. Output names ids, states,
+ * ages and usage, never key material (`KeyInfo` holds none).
+ *
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import type { KeyAlgorithm, KeyInfo } from '@mesh/keys';
+import { usage } from '../errors.js';
+import { KEYRING_NAME, type KekOptions, kekFrom, type OpenKeyring, openKeyring } from '../keyring-source.js';
+import { formatAge, isoTime, printFields, printJson, printTable } from '../print.js';
+
+/** Options shared by the keyring commands. */
+export interface KeyringOptions extends KekOptions {
+  keyring: string;
+  json?: boolean;
+}
+
+const ALGORITHMS: readonly KeyAlgorithm[] = ['aes-256-gcm', 'fernet'];
+
+/** A key as the CLI shows it: no material, `uses` = uses reserved in the store by every process. */
+function keyView(key: KeyInfo, now: number) {
+  return {
+    id: key.id,
+    algorithm: key.algorithm,
+    state: key.state,
+    createdAt: isoTime(key.createdAt),
+    ageSeconds: Math.floor((now - key.createdAt) / 1000),
+    ...(key.promotedAt === undefined ? {} : { promotedAt: isoTime(key.promotedAt) }),
+    ...(key.demotedAt === undefined ? {} : { demotedAt: isoTime(key.demotedAt) }),
+    ...(key.retiredAt === undefined ? {} : { retiredAt: isoTime(key.retiredAt) }),
+    createdInVersion: key.createdInVersion,
+    uses: key.reservedEncryptions,
+    ...(key.imported ? { imported: true } : {}),
+  };
+}
+
+function primaries(keyring: OpenKeyring): Array<{ algorithm: KeyAlgorithm; id: number | undefined }> {
+  const keys = keyring.keys.keys();
+  return ALGORITHMS.map((algorithm) => ({
+    algorithm,
+    id: keys.find((k) => k.algorithm === algorithm && k.state === 'primary')?.id,
+  })).filter((p) => p.id !== undefined);
+}
+
+async function withKeyring<T>(
+  options: KeyringOptions,
+  create: boolean,
+  run: (k: OpenKeyring) => Promise<T>,
+): Promise<T> {
+  const keyring = await openKeyring(options.keyring, await kekFrom(options), create);
+  try {
+    return await run(keyring);
+  } finally {
+    await keyring.close();
+  }
+}
+
+/** `keyring init`: creates the keyring file with one primary key per algorithm. */
+export async function keyringInit(options: KeyringOptions): Promise<void> {
+  await withKeyring(options, true, async (keyring) => {
+    const result = { path: keyring.path, version: keyring.keys.version, primaries: primaries(keyring) };
+    if (options.json) return printJson(result);
+    printFields([
+      ['created', keyring.path],
+      ['version', String(result.version)],
+      ...result.primaries.map((p) => [`${p.algorithm} primary`, String(p.id)] as const),
+    ]);
+  });
+}
+
+/** `keyring rotate [--algorithm A]`: a new primary (every algorithm in one version when none is named). */
+export async function keyringRotate(options: KeyringOptions & { algorithm?: string }): Promise<void> {
+  const algorithm = options.algorithm;
+  if (algorithm !== undefined && !ALGORITHMS.includes(algorithm as KeyAlgorithm)) {
+    throw usage(`--algorithm must be one of ${ALGORITHMS.join(', ')}`);
+  }
+  await withKeyring(options, false, async (keyring) => {
+    const before = new Map(primaries(keyring).map((p) => [p.algorithm, p.id]));
+    await keyring.keys.rotate({
+      ...(algorithm === undefined ? {} : { algorithm: algorithm as KeyAlgorithm }),
+      trigger: 'manual',
+    });
+    const rotated = primaries(keyring)
+      .filter((p) => before.get(p.algorithm) !== p.id)
+      .map((p) => ({ algorithm: p.algorithm, id: p.id, previousId: before.get(p.algorithm) }));
+    const result = { path: keyring.path, version: keyring.keys.version, rotated };
+    if (options.json) return printJson(result);
+    printFields([
+      ['rotated', keyring.path],
+      ['version', String(result.version)],
+      ...rotated.map((r) => [`${r.algorithm} primary`, `${r.id} (was ${r.previousId ?? 'none'})`] as const),
+    ]);
+  });
+}
+
+/** `keyring list`: every key with id, algorithm, state, age and uses. */
+export async function keyringList(options: KeyringOptions): Promise<void> {
+  await withKeyring(options, false, async (keyring) => {
+    const now = Date.now();
+    const keys = keyring.keys.keys().map((k) => keyView(k, now));
+    if (options.json) return printJson({ path: keyring.path, version: keyring.keys.version, keys });
+    printTable(
+      ['ID', 'ALGORITHM', 'STATE', 'AGE', 'USES'],
+      keys.map((k) => [
+        String(k.id),
+        k.algorithm,
+        k.state,
+        formatAge(k.ageSeconds * 1000),
+        String(k.uses) + (k.imported ? ' (imported)' : ''),
+      ]),
+    );
+  });
+}
+
+/** `keyring status`: the store, its version and KEK kind, the primaries and how many keys per state. */
+export async function keyringStatus(options: KeyringOptions): Promise<void> {
+  await withKeyring(options, false, async (keyring) => {
+    const now = Date.now();
+    const keys = keyring.keys.keys();
+    const states: Record<string, number> = { staged: 0, primary: 0, 'decrypt-only': 0, retired: 0 };
+    for (const k of keys) states[k.state] = (states[k.state] ?? 0) + 1;
+    const kek = keyring.stored?.kek;
+    const result = {
+      store: 'file',
+      path: keyring.path,
+      backup: existsSync(keyring.store.backupPath),
+      keyring: KEYRING_NAME,
+      version: keyring.keys.version,
+      updatedAt: isoTime(keyring.stored?.updatedAt),
+      kek: kek?.type === 'passphrase' ? { type: 'passphrase', iterations: kek.iterations } : { type: 'raw' },
+      primaries: primaries(keyring).map((p) => {
+        const key = keys.find((k) => k.id === p.id)!;
+        return {
+          algorithm: p.algorithm,
+          id: p.id,
+          ageSeconds: Math.floor((now - (key.promotedAt ?? key.createdAt)) / 1000),
+          uses: key.reservedEncryptions,
+        };
+      }),
+      states,
+    };
+    if (options.json) return printJson(result);
+    printFields([
+      ['store', `file ${result.path}${result.backup ? ' (backup present)' : ''}`],
+      ['keyring', result.keyring],
+      ['version', String(result.version)],
+      ['updated', result.updatedAt ?? '-'],
+      [
+        'kek',
+        kek?.type === 'passphrase' ? `passphrase (PBKDF2, ${kek.iterations} iterations)` : 'raw 32-byte key',
+      ],
+      ...result.primaries.map(
+        (p) =>
+          [
+            `${p.algorithm} primary`,
+            `${p.id}, ${formatAge(p.ageSeconds * 1000)} old, ${p.uses} uses`,
+          ] as const,
+      ),
+      [
+        'keys',
+        Object.entries(states)
+          .map(([state, n]) => `${n} ${state}`)
+          .join(', '),
+      ],
+    ]);
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * The README cannot drift from the CLI: every `sh` block of README.md is run here as written. The Install
+ * block runs at the repository root; the Examples blocks run in order, in one bash session (`--norc -e`,
+ * `pipefail`), in an empty directory with `meshcrypt` on PATH. The test also checks that every command has an
+ * example and that the examples printed what they are about.
+ */
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { APP, BIN, REPO, runCommand, tempDir } from './helpers.js';
+
+const README = readFileSync(join(APP, 'README.md'), 'utf8');
+
+/** The `sh` blocks of a section (from its `## ` heading to the next). */
+function shBlocks(section: string): string[] {
+  const start = README.indexOf(`\n## ${section}\n`);
+  if (start < 0) throw new Error(`README has no section ${section}`);
+  const end = README.indexOf('\n## ', start + 1);
+  const text = README.slice(start, end < 0 ? undefined : end);
+  return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+const COMMANDS = [
+  'keyring init',
+  'keyring rotate',
+  'keyring list',
+  'keyring status',
+  'encrypt',
+  'decrypt',
+  'rewrap',
+  'inspect',
+  'fernet keygen',
+  'fernet encrypt',
+  'fernet decrypt',
+  'derive',
+  'rsa keygen',
+  'rsa encrypt',
+  'rsa decrypt',
+];
+
+describe('README.md', () => {
+  const tmp = tempDir('meshcrypt-readme-');
+  afterAll(tmp.cleanup);
+
+  it('has an example for every command, and every command in the table', () => {
+    const examples = shBlocks('Examples').join('\n');
+    for (const command of COMMANDS) {
+      expect(examples, command).toMatch(new RegExp(`meshcrypt ${command}(?=[\\s)]|$)`, 'm'));
+      expect(README, command).toContain(`| \`${command} `);
+    }
+  });
+
+  it('the Install block works at the repository root (pnpm exec meshcrypt)', async () => {
+    const [install] = shBlocks('Install');
+    expect(install).toContain('pnpm exec meshcrypt --version');
+    const r = await runCommand('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', install!], {
+      cwd: REPO,
+    });
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('meshcrypt:'))).toEqual([]);
+    expect(r.status).toBe(0);
+    const version = JSON.parse(readFileSync(join(APP, 'package.json'), 'utf8')).version;
+    expect(r.out.trim().split('\n').at(-1)).toBe(version);
+  });
+
+  it('every example runs as written, in order', async () => {
+    const bin = join(tmp.dir, 'bin');
+    const work = join(tmp.dir, 'work');
+    await runCommand('mkdir', ['-p', bin, work]);
+    writeFileSync(join(bin, 'meshcrypt'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
+    chmodSync(join(bin, 'meshcrypt'), 0o755);
+    const script = shBlocks('Examples').join('\n');
+    const r = await runCommand('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script], {
+      cwd: work,
+      env: { PATH: `${bin}:${process.env.PATH}` },
+    });
+    expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 });
+    // What the examples are about actually happened:
+    expect(r.out.split('order 42: 3 x A-1').length - 1).toBe(3); // file decrypt, pipe round trip, vault
+    expect(r.out).toContain('db-password');
+    expect(r.out).toContain('hello, python');
+    expect(r.out).toContain('short secret');
+    expect(r.out).toContain('exit status 1'); // the wrong context
+    expect(r.stderr).toMatch(/^meshcrypt: ERR_DECRYPTION_FAILED: decryption failed[^\n]*\n$/); // its one line
+    expect(r.out).toMatch(/^[0-9a-f]{64}$/m); // derive
+    expect(r.out).toMatch(/"format": "envelope-v1"/); // inspect --json
+  });
+});
