@@ -324,7 +324,14 @@ class MeshEncryption implements Encryption {
         );
         if (this.#observed) {
           this.#metrics.recordKeyUse(key.id);
-          this.#metrics.recordOperation('encrypt', cipher, 'success', (now() - t0) / 1e3, bytesIn, out.length);
+          this.#metrics.recordOperation(
+            'encrypt',
+            cipher,
+            'success',
+            (now() - t0) / 1e3,
+            bytesIn,
+            out.length,
+          );
         }
         return out;
       } finally {
