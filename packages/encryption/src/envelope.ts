@@ -20,7 +20,7 @@ import {
   AES_GCM_TAG_LENGTH,
   aesGcmDecrypt,
   aesGcmEncryptInto,
-  randomBytes,
+  randomNonceInto,
 } from '@mesh/crypto-core';
 import { malformed, unsupported } from './errors.js';
 
@@ -200,7 +200,8 @@ export function envelopeAad(header: Uint8Array, context: Uint8Array | undefined)
 /**
  * Seal `payload` as an AES-256-GCM envelope (algorithm 0x01) in one allocation.
  *
- * `nonce` is for test vectors only; production calls omit it and get 12 random bytes (NIST SP 800-38D §8.2.2:
+ * `nonce` is for test vectors only; production calls omit it and get 12 random bytes from crypto-core's pooled
+ * CSPRNG (`randomNonceInto`: every byte handed out once) (NIST SP 800-38D §8.2.2:
  * random nonces are safe while a key seals fewer than 2^32 messages, which the keyring's
  * `maxEncryptionsPerKey` enforces).
  *
@@ -219,7 +220,9 @@ export function sealGcmEnvelope(
 ): Uint8Array {
   const out = allocate(MIN_GCM_ENVELOPE_LENGTH + payload.length);
   writeHeader(out, 0, EnvelopeAlgorithm.AES_256_GCM, flags, keyId);
-  out.set(nonce ?? randomBytes(AES_GCM_NONCE_LENGTH), HEADER_LENGTH);
+  // The nonce goes straight into the envelope from crypto-core's CSPRNG pool (each byte handed out once).
+  if (nonce === undefined) randomNonceInto(out, HEADER_LENGTH, AES_GCM_NONCE_LENGTH);
+  else out.set(nonce, HEADER_LENGTH);
   const header = out.subarray(0, HEADER_LENGTH);
   const end = aesGcmEncryptInto(
     key,

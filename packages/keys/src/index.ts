@@ -26,6 +26,7 @@ export type {
   AppliedEvent,
   KeyManagerOptions,
   KeyManagerStats,
+  LeaseFallbackEvent,
   PromotedEvent,
   RetiredEvent,
   RollbackRefusedEvent,
