@@ -24,7 +24,8 @@ function shBlocks(section: string): string[] {
   const text = README.slice(start, end < 0 ? undefined : end);
   const blocks = [...text.matchAll(/^```([^\n]*)\n([\s\S]*?)^```/gm)];
   const other = blocks.filter((m) => m[1] !== 'sh tested-by=test/readme.test.ts').map((m) => m[1]);
-  if (other.length > 0) throw new Error(`README section ${section}: blocks not run here: ${other.join(', ')}`);
+  if (other.length > 0)
+    throw new Error(`README section ${section}: blocks not run here: ${other.join(', ')}`);
   return blocks.map((m) => m[2]!);
 }
 

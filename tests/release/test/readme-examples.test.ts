@@ -70,7 +70,9 @@ describe('README code blocks', () => {
       const path = normalize(join(folder, file));
       expect(path.startsWith(`${folder}/`), `${file} lies inside ${folder}`).toBe(true);
       expect(existsSync(join(repoRoot, path)), `${path} exists`).toBe(true);
-      expect(normalize(file), 'a vitest test file (test/**/*.test.ts)').toMatch(/^test\/(.+\/)?[^/]+\.test\.ts$/);
+      expect(normalize(file), 'a vitest test file (test/**/*.test.ts)').toMatch(
+        /^test\/(.+\/)?[^/]+\.test\.ts$/,
+      );
       const source = readFileSync(join(repoRoot, path), 'utf8');
       expect(source, `${path} reads the README`).toContain('README.md');
       expect(source, `${path} runs the blocks marked tested-by=${file}`).toContain('tested-by=');
