@@ -3,7 +3,7 @@
  * rotation is timed from the staged keyring write until every node acked it (see `propagation.ts`).
  * Target: p99 < 200 ms on loopback.
  *
- * Run: `pnpm --filter @mesh/keystore-etcd bench [-- options]`, or `node --import tsx bench/index.ts` here.
+ * Run: `pnpm --filter @mesh/keystore-etcd bench [options]`, or `node --import tsx bench/index.ts` here.
  *   --nodes LIST       fleet sizes, comma-separated (default 3,10)
  *   --rotations N      rotations per fleet (default MESH_BENCH_ROTATIONS or 100)
  *   --storage LIST     etcd data dir: disk (OS temp dir), tmpfs (/dev/shm, when present); default both
@@ -15,7 +15,10 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { etcdVersion, measurePropagation, type PropagationResult } from './propagation.js';
 
+// `pnpm ... bench -- --json` hands the script a literal `--` first: drop it rather than end option parsing.
+const argv = process.argv.slice(2);
 const { values } = parseArgs({
+  args: argv[0] === '--' ? argv.slice(1) : argv,
   options: {
     nodes: { type: 'string', default: '3,10' },
     rotations: { type: 'string', default: process.env.MESH_BENCH_ROTATIONS ?? '100' },
