@@ -2,7 +2,7 @@
  * The changesets flow, on a temporary copy of the repository (the real `changeset version` is run only when
  * a release is cut, see docs/RELEASING.md):
  * 1. the pending changesets, versioned as the next release would be: bumps and CHANGELOG entries;
- * 2. one new changeset on the lowest layer: the package bumps, its internal dependents get a patch with an
+ * 2. one new changeset on the lowest layer: the package bumps, its direct internal dependents get a patch with an
  *    "Updated dependencies" entry, unrelated packages stay, and the packed dependent names the new version
  *    (`workspace:^` becomes `^0.x.y`).
  */
@@ -136,13 +136,21 @@ describe('changesets flow on a copy of the repository', () => {
         `## ${after['@mesh/crypto-core']!.replace(/\./g, '\\.')}\\n\\n### Minor Changes\\n\\n- Release flow test: a new primitive\\.`,
       ),
     );
-    const dependents = listPublicPackages(dir)
+    // Direct dependents leave their range (^0.1.0 does not take 0.2.0), so each gets a patch. A package that
+    // reaches crypto-core only through one of them keeps its version: their patch stays inside its range.
+    const publicPackages = listPublicPackages(dir).filter((p) => p.name !== '@mesh/crypto-core');
+    const dependents = publicPackages
+      .filter((p) => '@mesh/crypto-core' in (p.manifest.dependencies ?? {}))
+      .map((p) => p.name);
+    const indirect = publicPackages
       .filter(
         (p) =>
-          p.name !== '@mesh/crypto-core' && workspaceClosure(p.name, workspace).includes('@mesh/crypto-core'),
+          !dependents.includes(p.name) && workspaceClosure(p.name, workspace).includes('@mesh/crypto-core'),
       )
       .map((p) => p.name);
     expect(dependents).toEqual(expect.arrayContaining(['@mesh/keys', '@mesh/encryption']));
+    expect(indirect).toEqual(expect.arrayContaining(['@mesh/keystore-etcd']));
+    for (const name of indirect) expect(after[name], `${name} untouched`).toBe(before[name]);
     for (const name of dependents) {
       const pkg = workspace.find((p) => p.name === name)!;
       expect(after[name], `${name} bumped`).toBe(patch(before[name]!));

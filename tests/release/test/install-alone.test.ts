@@ -45,6 +45,7 @@ const NEVER: Readonly<Record<string, readonly string[]>> = {
   '@mesh/metrics': ['node-forge', 'pako', 'etcd3'],
   '@mesh/keys': ['pako', 'prom-client', 'etcd3'],
   '@mesh/encryption': ['etcd3'],
+  '@mesh/keystore-etcd': ['@mesh/encryption', 'pako', 'prom-client'],
 };
 
 const consumers: string[] = [];

@@ -12,6 +12,9 @@
  * - ```` ```ts fragment ````: a signature listing or a piece of a larger program; never run;
  * - ```` ```sh no-run ````: commands for this repository's contributors (tests, benchmarks, the demo) or that
  *   need a registry's URL; never run, but every `pnpm` command in them must exist (docs test).
+ * - ```` ```sh tested-by=test/readme.test.ts ```` (any language): run by the suite of the package the README
+ *   belongs to, by that test file (relative to the README's folder), so not here; the README examples test
+ *   checks that the file is a test of that package's `test` script and reads the README.
  *
  * @module
  */
@@ -32,6 +35,23 @@ export const EXAMPLE_LANGUAGES: ReadonlySet<string> = new Set([
 /** The words a block may carry after its language. */
 export const BLOCK_FLAGS: ReadonlySet<string> = new Set(['fragment', 'no-run', 'commonjs', 'needs-etcd']);
 
+/** `tested-by=<test file>`: the block is run by its own package's suite (see {@link testedBy}). */
+const TESTED_BY = /^tested-by=(.+)$/;
+
+/** Whether `flag` is one of the words a block may carry (the fixed ones, or `tested-by=<file>`). */
+export function isBlockFlag(flag: string): boolean {
+  return BLOCK_FLAGS.has(flag) || TESTED_BY.test(flag);
+}
+
+/** The test file (relative to the README's folder) that runs this block in its package's suite, if any. */
+export function testedBy(block: CodeBlock): string | undefined {
+  for (const flag of block.flags) {
+    const m = TESTED_BY.exec(flag);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
 /** One fenced block. */
 export interface CodeBlock {
   /** Repository-relative path of the Markdown file. */
@@ -45,10 +65,13 @@ export interface CodeBlock {
   readonly heading: string;
 }
 
-/** Whether the block is run by the README tests. */
+/** Whether the block is run by the README tests (not marked fragment, no-run or tested-by=...). */
 export function isRunnable(block: CodeBlock): boolean {
   return (
-    EXAMPLE_LANGUAGES.has(block.lang) && !block.flags.includes('fragment') && !block.flags.includes('no-run')
+    EXAMPLE_LANGUAGES.has(block.lang) &&
+    !block.flags.includes('fragment') &&
+    !block.flags.includes('no-run') &&
+    testedBy(block) === undefined
   );
 }
 
