@@ -9,7 +9,9 @@
  *   --rounds N         interleaved rounds (full 7, quick 2)
  *   --slice-ms N       time slice of one candidate in one round (full 150, quick 25)
  *   --stream-mib N     bytes through the long stream, MiB (full 1024, quick 64)
- *   --only LIST        sections: symmetric,compression,metrics,streaming,kdf,rsa (default all)
+ *   --only LIST        sections: symmetric,compression,metrics,streaming,kdf,rsa,etcd (default all)
+ *   --etcd-nodes LIST  fleet sizes of the etcd rotation propagation section (full 3,10, quick 3)
+ *   --etcd-rotations N rotations per fleet size (full 100, quick 5); full runs etcd on disk and on tmpfs
  *   --no-python        do not start the Python peer
  *   --render           re-render latest.md and ratios.svg from the JSON in --out, measuring nothing
  *
@@ -28,6 +30,7 @@ import { opensslVersion } from './peers/openssl.js';
 import { PythonPeer } from './peers/python.js';
 import { renderMarkdown } from './report.js';
 import type { BenchResults } from './results.js';
+import { etcdAbsence, runEtcdPropagation } from './suites/etcd.js';
 import {
   type ExtrasOptions,
   presenceOfLaterFeatures,
@@ -40,7 +43,7 @@ import {
 import { runSymmetric, type SymmetricRun } from './suites/symmetric.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SECTIONS = ['symmetric', 'compression', 'metrics', 'streaming', 'kdf', 'rsa'] as const;
+const SECTIONS = ['symmetric', 'compression', 'metrics', 'streaming', 'kdf', 'rsa', 'etcd'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function versionOf(pkg: string): string | undefined {
@@ -89,6 +92,8 @@ async function main(): Promise<void> {
       'slice-ms': { type: 'string' },
       'stream-mib': { type: 'string' },
       only: { type: 'string' },
+      'etcd-nodes': { type: 'string' },
+      'etcd-rotations': { type: 'string' },
       'no-python': { type: 'boolean', default: false },
       render: { type: 'boolean', default: false },
     },
@@ -107,6 +112,10 @@ async function main(): Promise<void> {
   const rounds = intOption(values.rounds, quick ? 2 : 7, 'rounds');
   const sliceMs = intOption(values['slice-ms'], quick ? 25 : 150, 'slice-ms');
   const streamBytes = intOption(values['stream-mib'], quick ? 64 : 1024, 'stream-mib') * 1024 * 1024;
+  const etcdNodes = (values['etcd-nodes'] ?? (quick ? '3' : '3,10'))
+    .split(',')
+    .map((s) => intOption(s, 0, 'etcd-nodes'));
+  const etcdRotations = intOption(values['etcd-rotations'], quick ? 5 : 100, 'etcd-rotations');
   const only = new Set<Section>(
     (values.only?.split(',') ?? SECTIONS).map((s) => {
       if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section ${s}`);
@@ -158,9 +167,23 @@ async function main(): Promise<void> {
   const streaming = only.has('streaming') ? await runStreaming(extras) : undefined;
   const kdf = only.has('kdf') ? await runKdf(extras) : undefined;
   const rsa = only.has('rsa') ? await runRsa(extras) : undefined;
+  let etcd: BenchResults['etcd'];
+  if (only.has('etcd')) {
+    const why = etcdAbsence();
+    if (why !== undefined) absent['etcd rotation propagation'] = why;
+    else {
+      log('etcd rotation propagation (keystore-etcd bench)');
+      etcd = await runEtcdPropagation({
+        nodes: etcdNodes,
+        rotations: etcdRotations,
+        // The quick run keeps to one small fleet on disk (CI smoke test); the full one shows the WAL's share.
+        storages: quick ? ['disk'] : ['disk', 'tmpfs'],
+        log,
+      });
+    }
+  }
   const later = presenceOfLaterFeatures();
   if (later.padding) absent['padding (length hiding)'] = later.padding;
-  if (later.etcd) absent['etcd rotation propagation'] = later.etcd;
 
   const cpu = cpus();
   const results: BenchResults = {
@@ -196,6 +219,7 @@ async function main(): Promise<void> {
       fernet: versionOf('fernet'),
       'prom-client': versionOf('prom-client'),
       'vega-lite': versionOf('vega-lite'),
+      etcd: etcd?.etcdVersion,
     },
     plan: { sizes, rounds, sliceMs, streamBytes },
     symmetric: symmetric.cpu,
@@ -205,6 +229,7 @@ async function main(): Promise<void> {
     streaming,
     kdf,
     rsa,
+    etcd,
     absent,
   };
   await writeFile(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 1)}\n`);

@@ -211,6 +211,31 @@ export function renderMarkdown(r: BenchResults): string {
     parts.push(table(['work', 'median [spread]'], rows));
   }
 
+  if (r.etcd && r.etcd.runs.length > 0) {
+    parts.push(
+      `\n### etcd rotation propagation (staged keyring write -> every node acked, ms; etcd ${r.etcd.etcdVersion}, load ${r.etcd.loadavgStart} at start)\n`,
+    );
+    parts.push(
+      table(
+        ['nodes', 'etcd data dir', 'rotations', 'p50', 'p99', 'max', 'leader-measured p50', 'p99 < 200 ms'],
+        r.etcd.runs.map((x) => [
+          String(x.nodes),
+          x.storage === 'tmpfs' ? 'tmpfs (/dev/shm)' : 'disk (OS temp dir)',
+          String(x.samplesMs.length),
+          num(x.p50, 1),
+          num(x.p99, 1),
+          num(x.max, 1),
+          num(x.leaderP50, 1),
+          x.p99 < 200 ? 'yes' : '**no**',
+        ]),
+      ),
+    );
+    parts.push(
+      '\nEach node is its own Node process (createEncryption + RotationCoordinator) on one local etcd; times ' +
+        "from etcd's watch stream in one process's clock, wall-clock (what a fleet waits), every rotation in latest.json.",
+    );
+  }
+
   const absent = Object.entries(r.absent);
   if (absent.length > 0) {
     parts.push('\n### Not measured in this run\n');

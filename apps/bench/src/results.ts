@@ -7,6 +7,7 @@
  */
 import type { RoundSamples } from './rounds.js';
 import { bestOf, ratioOf, type Summary, summarize } from './stats.js';
+import type { EtcdResult } from './suites/etcd.js';
 import type { CompressionResult, KdfResult, RsaResult, StreamingResult } from './suites/extras.js';
 import type { SymmetricResult } from './suites/symmetric.js';
 
@@ -30,6 +31,11 @@ export interface BenchResults {
   readonly streaming: StreamingResult | undefined;
   readonly kdf: KdfResult | undefined;
   readonly rsa: RsaResult | undefined;
+  /**
+   * etcd rotation propagation (staged write -> every node acked, ms) per fleet size and etcd storage, from
+   * `@mesh/keystore-etcd`'s benchmark; undefined when not run (absent `etcd` binary: see `absent`).
+   */
+  readonly etcd?: EtcdResult | undefined;
   /** Peers or features that were not measured, with the reason. */
   readonly absent: Record<string, string>;
 }

@@ -2,7 +2,9 @@
  * Smoke test of the benchmark harness: one tiny quick run (1 KiB only, one round of a few ms) must produce a
  * complete result: every candidate of the symmetric group present with one positive rate per round (the
  * Python ones when python3 with `cryptography` is installed, else reported absent), the extras filled in, a
- * Markdown report and an SVG chart. It never looks at how fast anything was.
+ * Markdown report and an SVG chart; with the `etcd` binary present, the etcd rotation propagation section (a
+ * real etcd and 3 node processes, 2 rotations) with every rotation's latency, else reported absent. It never
+ * looks at how fast anything was.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,6 +22,8 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 const hasPythonCryptography =
   spawnSync('python3', ['-c', 'import cryptography'], { stdio: 'ignore' }).status === 0;
 const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+const hasEtcd =
+  spawnSync(process.env.MESH_ETCD_BINARY ?? 'etcd', ['--version'], { stdio: 'ignore' }).status === 0;
 
 describe('pnpm bench --quick (tiny budget)', () => {
   const run = spawnSync(
@@ -37,6 +41,10 @@ describe('pnpm bench --quick (tiny budget)', () => {
       '3',
       '--stream-mib',
       '4',
+      '--etcd-nodes',
+      '3',
+      '--etcd-rotations',
+      '2',
     ],
     { encoding: 'utf8', timeout: 120_000 },
   );
@@ -82,5 +90,30 @@ describe('pnpm bench --quick (tiny budget)', () => {
     expect(r.streaming?.totalBytes).toBe(4 * 1024 * 1024);
     expect(r.kdf?.pbkdf2Seconds.length).toBeGreaterThan(0);
     expect(Object.keys(r.rsa?.oaep ?? {})).toEqual(['2048:encrypt', '2048:decrypt']);
+  });
+
+  it('has the etcd rotation propagation section when etcd is present, else says it is absent', () => {
+    const r = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResults;
+    const md = readFileSync(join(out, 'latest.md'), 'utf8');
+    if (!hasEtcd) {
+      expect(r.etcd).toBeUndefined();
+      expect(r.absent['etcd rotation propagation']).toMatch(/etcd/);
+      return;
+    }
+    expect(r.absent['etcd rotation propagation']).toBeUndefined();
+    const etcd = r.etcd!;
+    expect(etcd.etcdVersion).toMatch(/^\d+\.\d+\.\d+/);
+    expect(r.versions.etcd).toBe(etcd.etcdVersion);
+    expect(etcd.runs.map((x) => [x.nodes, x.storage, x.rotations])).toEqual([[3, 'disk', 2]]);
+    const run = etcd.runs[0]!;
+    // Every rotation acked by all 3 nodes, each latency a positive time; the percentiles are of those samples.
+    expect(run.samplesMs).toHaveLength(2);
+    expect(run.leaderAckMs).toHaveLength(2);
+    for (const ms of run.samplesMs) expect(ms).toBeGreaterThan(0);
+    expect(run.samplesMs).toContain(run.p50);
+    expect(run.p99).toBe(Math.max(...run.samplesMs));
+    expect(run.max).toBe(run.p99);
+    expect(md).toContain('### etcd rotation propagation');
+    expect(md).toMatch(/\| 3 \| disk \(OS temp dir\) \| 2 \|/);
   });
 });

@@ -7,10 +7,8 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { nodeZlibEngine, pakoEngine } from '@mesh/compression';
@@ -289,16 +287,11 @@ export async function runRsa(options: ExtrasOptions): Promise<RsaResult> {
 }
 
 /**
- * Length hiding (padding) and etcd rotation propagation are not measured by this harness: the facade has no
- * padding option in this version, and `@mesh/keystore-etcd` landed after the harness was written. The run
- * says so instead of measuring something else under their names.
+ * Length hiding (padding) is not measured by this harness: the facade has no padding option in this version.
+ * The run says so instead of measuring something else under its name.
  */
-export function presenceOfLaterFeatures(): { padding: string | undefined; etcd: string | undefined } {
-  const root = fileURLToPath(new URL('../../../../', import.meta.url));
-  const etcd = existsSync(`${root}packages/keystore-etcd/package.json`)
-    ? '@mesh/keystore-etcd is present, but this harness does not measure rotation propagation latency yet'
-    : '@mesh/keystore-etcd is not in this repository yet: rotation propagation latency not measured';
+export function presenceOfLaterFeatures(): { padding: string | undefined } {
   const padding =
     'the facade has no length-hiding (padding) option in this version: padding cost not measured';
-  return { padding, etcd };
+  return { padding };
 }
