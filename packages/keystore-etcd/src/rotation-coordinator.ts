@@ -226,6 +226,19 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
     await this.#request({ ...(algorithm && { algorithm }), trigger: 'manual' });
   }
 
+  /**
+   * Withdraws this node's rotation request if the leader has not taken it yet (a request already taken goes
+   * on through stage/ack/promote). For a caller that stops waiting, e.g. `meshcrypt keyring rotate` once the
+   * new primary is in, or when it gives up: otherwise a request still queued behind a rotation in progress
+   * would start another rotation after that one.
+   */
+  async withdrawRotationRequest(): Promise<void> {
+    const key = `${requestsPrefix(this.#store.prefix, this.keyring)}${this.nodeId}`;
+    await this.#store.call(`delete of ${key}`, () =>
+      this.#store.client.kv.deleteRange({ key: Buffer.from(key) }),
+    );
+  }
+
   /** Leaves the election and the live set; does not close the key manager or the store. */
   async close(): Promise<void> {
     if (this.#closed) return;
