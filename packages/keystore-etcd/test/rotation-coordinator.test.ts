@@ -36,6 +36,26 @@ async function node(prefix: string, key: Uint8Array, nodeId: string, extra: Reco
 }
 
 describe('RotationCoordinator', () => {
+  it('requestRotation with primaryKeyId: dropped when that key is no longer the primary', async () => {
+    const prefix = `${newName()}/`;
+    const a = await node(prefix, kek(), 'a');
+    await eventually(() => a.coordinator.isLeader);
+    const staged: number[] = [];
+    a.coordinator.on('staged', (e) => staged.push(e.keyId));
+    const primary = a.keys.keys().find((k) => k.algorithm === 'aes-256-gcm' && k.state === 'primary')!.id;
+    await expect(a.coordinator.requestRotation(undefined, { primaryKeyId: primary })).rejects.toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+    });
+    await a.coordinator.requestRotation('aes-256-gcm', { primaryKeyId: primary + 1 }); // stale
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(staged).toEqual([]);
+    await a.coordinator.requestRotation('aes-256-gcm', { primaryKeyId: primary });
+    await eventually(
+      () => a.keys.keys().find((k) => k.algorithm === 'aes-256-gcm' && k.state === 'primary')!.id !== primary,
+    );
+    expect(staged).toHaveLength(1);
+  });
+
   it('withdrawRotationRequest: a request queued behind a rotation in progress starts no second rotation', async () => {
     const prefix = `${newName()}/`;
     const key = kek();

@@ -4,7 +4,8 @@
  *
  * `rotate` never rotates behind the fleet's back. It joins the fleet for the duration of the command as a
  * `RotationCoordinator` of its own (node id `meshcrypt-<pid>-<random>`, a short lease) and asks the leader
- * with `requestRotation()`: when a coordinator fleet is running, its leader stages the new key, waits until
+ * with `requestRotation()` (per algorithm, naming the primary it saw, so a stale request is dropped): when a
+ * coordinator fleet is running, its leader stages the new key, waits until
  * every live node has acked the staged version, and promotes it in a fenced txn; when none is running, the
  * CLI's own coordinator wins the election and does exactly the same (nodes that only register and ack are
  * waited for too). Promoting before every live node holds the key would let a node meet ciphertext under a
@@ -209,15 +210,16 @@ export async function keyringRotate(
       lastFailure = e.error;
     });
     try {
-      await coordinator.requestRotation(algorithm);
-      const done = () => {
-        const now = new Map(primaries(keyring.keys).map((p) => [p.algorithm, p.id]));
-        return wanted.every((a) => now.get(a) !== before.get(a));
-      };
+      // One algorithm at a time, each request naming the primary we saw: a request the leader takes only
+      // after a rotation in progress already replaced that primary is dropped, not rotated again.
       const deadline = Date.now() + timeoutMs;
-      while (!done()) {
-        if (Date.now() >= deadline) throw await timedOut(keyring, nodeId, timeoutMs, lastFailure);
-        await new Promise((r) => setTimeout(r, 100));
+      for (const a of wanted) {
+        await coordinator.requestRotation(a, { primaryKeyId: before.get(a)! });
+        const replaced = () => primaries(keyring.keys).find((p) => p.algorithm === a)?.id !== before.get(a);
+        while (!replaced()) {
+          if (Date.now() >= deadline) throw await timedOut(keyring, nodeId, timeoutMs, lastFailure);
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
     } finally {
       // A request still queued (the leader was finishing an earlier rotation that already gave us a new
