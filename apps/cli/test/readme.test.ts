@@ -1,5 +1,6 @@
 /**
- * The README cannot drift from the CLI: every `sh` block of README.md is run here as written. The Install
+ * The README cannot drift from the CLI: every `sh` block of README.md is run here as written (marked
+ * `tested-by=test/readme.test.ts`, so the release tests do not run them a second time). The Install
  * block runs at the repository root; the Examples blocks run in order, in one bash session (`--norc -e`,
  * `pipefail`), in an empty directory with `meshcrypt` on PATH. The test also checks that every command has an
  * example and that the examples printed what they are about. The "Examples on etcd" block runs the same way
@@ -13,13 +14,21 @@ import { APP, BIN, REPO, runCommand, tempDir } from './helpers.js';
 
 const README = readFileSync(join(APP, 'README.md'), 'utf8');
 
-/** The `sh` blocks of a section (from its `## ` heading to the next). */
+/**
+ * The blocks of a section (from its `## ` heading to the next) that this file runs: ```` ```sh
+ * tested-by=test/readme.test.ts ````. The release tests (tests/release, docs/RELEASING.md) leave blocks so
+ * marked to this suite; every other block of a section is refused, so none goes unrun.
+ */
 function shBlocks(section: string): string[] {
   const start = README.indexOf(`\n## ${section}\n`);
   if (start < 0) throw new Error(`README has no section ${section}`);
   const end = README.indexOf('\n## ', start + 1);
   const text = README.slice(start, end < 0 ? undefined : end);
-  return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const blocks = [...text.matchAll(/^```([^\n]*)\n([\s\S]*?)^```/gm)];
+  const other = blocks.filter((m) => m[1] !== 'sh tested-by=test/readme.test.ts').map((m) => m[1]);
+  if (other.length > 0)
+    throw new Error(`README section ${section}: blocks not run here: ${other.join(', ')}`);
+  return blocks.map((m) => m[2]!);
 }
 
 const COMMANDS = [

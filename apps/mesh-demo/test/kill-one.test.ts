@@ -9,9 +9,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('mesh demo --kill-one', () => {
   it('kills one service, restarts it, and the others serve on with zero failures', async () => {
+    // 16 s: a restarted process can take several seconds to start on a loaded 2-core machine, and it must
+    // still have time to serve and follow the rotations after it is back.
     const run = await runDemo([
       '--duration',
-      '10',
+      '16',
       '--rotate-every',
       '1000',
       '--port',

@@ -1,7 +1,7 @@
 /**
  * Errors thrown by `@mesh/compression`.
  *
- * DESIGN §7: every Mesh package's errors share one shape (`name`, `code`, `cause`) and the
+ * docs/DESIGN.md §7: every Mesh package's errors share one shape (`name`, `code`, `cause`) and the
  * `Symbol.for('mesh.error')` marker, so crypto-core's `isMeshError(e)` recognises them without this package
  * depending on crypto-core. Codes are part of the public API (semver contract). Messages never carry payload
  * bytes: only sizes, field names and zlib's own diagnosis of the stream structure.

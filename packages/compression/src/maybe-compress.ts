@@ -10,7 +10,7 @@ import { type CompressionPolicy, ensurePolicy } from './policy.js';
 
 /**
  * What {@link maybeCompress} decided. `compressed` is what the envelope's authenticated flag must say
- * (DESIGN §3, flags bit 0); `data` is the zlib stream when true, the caller's own bytes (same object) when false.
+ * (docs/DESIGN.md §3, flags bit 0); `data` is the zlib stream when true, the caller's own bytes (same object) when false.
  */
 export interface MaybeCompressResult {
   compressed: boolean;

@@ -1,5 +1,5 @@
 /**
- * `CompressionPolicy`: when to compress, how hard, and how much inflation to allow (DESIGN §5).
+ * `CompressionPolicy`: when to compress, how hard, and how much inflation to allow (docs/DESIGN.md §5).
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * Errors shared by every Mesh Encryption package.
  *
- * DESIGN §7: one shape (`name`, `code`, `cause`) and a `Symbol.for('mesh.error')` marker so that
+ * docs/DESIGN.md §7: one shape (`name`, `code`, `cause`) and a `Symbol.for('mesh.error')` marker so that
  * {@link isMeshError} recognises errors from any package, even across duplicate installs.
  * Codes are part of the public API (semver contract); messages never carry key material or plaintext.
  *

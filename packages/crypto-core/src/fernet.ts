@@ -16,6 +16,7 @@
  */
 import { allocUninit, copyOf } from './_alloc.js';
 import { assertBytes, isIntegerIn } from './_assert.js';
+import { noncePool } from './_random-pool.js';
 import { defaultBackend } from './backends/default.js';
 import type { SymmetricBackend } from './backends/types.js';
 import { type BytesLike, base64UrlDecode, base64UrlEncode, constantTimeEqual, toBytes } from './bytes.js';
@@ -146,15 +147,32 @@ function openVerified(state: FernetState, data: Uint8Array): Uint8Array {
   return plaintext;
 }
 
-/** Spec "Generating": one allocation for the token bytes, HMAC over the parts in place. */
-function seal(state: FernetState, plaintext: Uint8Array, timestamp: number, iv: Uint8Array): string {
+/**
+ * Spec "Generating": one allocation for the token bytes, HMAC over the parts in place. Without a given IV,
+ * the IV is written straight into the token from the platform CSPRNG's pool (public once used, so the pool
+ * may hold it: see `_random-pool.ts`), whichever backend does the cipher work; only where the platform has no
+ * `crypto.getRandomValues` does it come from the backend's own CSPRNG.
+ */
+function seal(
+  state: FernetState,
+  plaintext: Uint8Array,
+  timestamp: number,
+  given: Uint8Array | undefined,
+): string {
   const ctLength = (Math.floor(plaintext.length / BLOCK) + 1) * BLOCK;
   const out = allocUninit(HEADER + IV + ctLength + MAC); // every byte is written below
   out[0] = FERNET_VERSION;
   const view = new DataView(out.buffer, out.byteOffset, HEADER);
   view.setUint32(1, Math.floor(timestamp / 2 ** 32));
   view.setUint32(5, timestamp >>> 0);
-  out.set(iv, HEADER);
+  let iv: Uint8Array;
+  if (given === undefined && noncePool.available) {
+    noncePool.fill(out, HEADER, IV);
+    iv = out.subarray(HEADER, HEADER + IV);
+  } else {
+    iv = given ?? state.backend.randomBytes(IV);
+    out.set(iv, HEADER);
+  }
   const macStart = state.backend.cbcEncryptInto(state.encryptionKey, iv, plaintext, out, HEADER + IV);
   out.set(state.backend.hmacSha256(state.signingKey, out.subarray(0, macStart)), macStart);
   const text = base64UrlEncode(out);
@@ -162,8 +180,9 @@ function seal(state: FernetState, plaintext: Uint8Array, timestamp: number, iv: 
   return text + '='.repeat((4 - (text.length % 4)) % 4);
 }
 
-function randomIv(state: FernetState, iv: Uint8Array | undefined): Uint8Array {
-  if (iv === undefined) return state.backend.randomBytes(IV);
+/** A caller's IV, checked; `undefined` when the IV is to be random (drawn in {@link seal}). */
+function givenIv(iv: Uint8Array | undefined): Uint8Array | undefined {
+  if (iv === undefined) return undefined;
   assertBytes('iv', iv, IV);
   return iv;
 }
@@ -243,7 +262,7 @@ export class Fernet {
    */
   encrypt(data: BytesLike, options: FernetEncryptOptions = {}): string {
     const state = stateOf(this);
-    return seal(state, toBytes(data, 'data'), nowSeconds(state, options.now), randomIv(state, options.iv));
+    return seal(state, toBytes(data, 'data'), nowSeconds(state, options.now), givenIv(options.iv));
   }
 
   /**
@@ -367,7 +386,7 @@ export class MultiFernet {
     const plaintext = openVerified(this.#verifyingState(data), data);
     const primary = stateOf(this.#fernets[0]!);
     try {
-      return seal(primary, plaintext, readTimestamp(data), primary.backend.randomBytes(IV));
+      return seal(primary, plaintext, readTimestamp(data), undefined);
     } finally {
       plaintext.fill(0);
     }

@@ -84,6 +84,7 @@ export {
   MAX_PBKDF2_LENGTH,
   pbkdf2Sha256,
 } from './kdf.js';
+export { MAX_NONCE_LENGTH, randomNonceInto } from './nonce.js';
 export type { PemBlock } from './pem.js';
 export { pemDecode, pemEncode } from './pem.js';
 export { PKCS8_DEFAULT_ITERATIONS, PKCS8_MAX_ITERATIONS, PKCS8_MIN_ITERATIONS } from './pkcs8.js';

@@ -228,7 +228,7 @@ export const PKCS8_MIN_ITERATIONS = 1_000;
 /** See {@link PKCS8_DEFAULT_ITERATIONS}. */
 export const PKCS8_MAX_ITERATIONS = 10_000_000;
 
-const SALT_LENGTH = 16; // RFC 8018 §4.1: at least 8 octets; 16 as DESIGN §4 asks of password keys.
+const SALT_LENGTH = 16; // RFC 8018 §4.1: at least 8 octets; 16 as docs/DESIGN.md §4 asks of password keys.
 const AES_256_KEY_LENGTH = 32;
 const CBC_IV_LENGTH = 16;
 

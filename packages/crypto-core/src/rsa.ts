@@ -534,7 +534,7 @@ export function rsaOaepDecrypt(
 }
 
 /**
- * Key id of an RSA public key, as the hybrid envelope header carries it (DESIGN §3): the first 4 bytes,
+ * Key id of an RSA public key, as the hybrid envelope header carries it (docs/DESIGN.md §3): the first 4 bytes,
  * big-endian, of SHA-256 over the key's canonical SPKI DER. Cached per imported key.
  *
  * @throws `ERR_INVALID_INPUT` for a bad key.

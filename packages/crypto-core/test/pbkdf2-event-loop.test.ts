@@ -1,5 +1,5 @@
 /**
- * PBKDF2 must leave the event loop free (DESIGN §4: password keys are derived asynchronously). A 10 ms
+ * PBKDF2 must leave the event loop free (docs/DESIGN.md §4: password keys are derived asynchronously). A 10 ms
  * interval timer runs during the derivation; its worst lag must stay far below the derivation's own duration.
  * Ratios in one run, no absolute times. A blocking control (pbkdf2Sync) proves the probe detects blocking.
  */

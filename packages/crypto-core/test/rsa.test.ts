@@ -62,7 +62,7 @@ describe('rsaOaepMaxPlaintextLength (RFC 8017 §7.1.1: k - 2*32 - 2)', () => {
     expect(rsaOaepMaxPlaintextLength(3072)).toBe(384 - 66);
     expect(rsaOaepMaxPlaintextLength(4096)).toBe(512 - 66);
     expect(rsaOaepMaxPlaintextLength(2047)).toBe(256 - 66); // k = ceil(bits / 8)
-    expect(rsaOaepMaxPlaintextLength(2048)).toBe(190); // DESIGN §4's figure
+    expect(rsaOaepMaxPlaintextLength(2048)).toBe(190); // docs/DESIGN.md §4's figure
   });
   it('rejects sizes outside the importable range', () => {
     for (const bits of [0, 512, 1023, 16385, 2048.5, Number.NaN]) {
@@ -283,7 +283,7 @@ describe('key import', () => {
   });
 });
 
-describe('rsaKeyId (DESIGN §3: first 4 bytes of SHA-256 over SPKI DER, big-endian)', () => {
+describe('rsaKeyId (docs/DESIGN.md §3: first 4 bytes of SHA-256 over SPKI DER, big-endian)', () => {
   it('matches an independent SHA-256 of the DER and is stable across PEM, DER and object input', () => {
     for (const bits of [2048, 3072, 4096] as const) {
       const { publicPem } = keyPair(bits);

@@ -1,5 +1,5 @@
 /**
- * Encryption for a peer's RSA public key, any size (DESIGN §3, §4 "RSA").
+ * Encryption for a peer's RSA public key, any size (docs/DESIGN.md §3, §4 "RSA").
  *
  * - Payload fits RSA-OAEP-SHA256 (<= k - 66 bytes, 190 at 2048 bits): algorithm 0x04, the envelope header
  *   followed by one OAEP block whose label is `header || context` (RFC 8017 §7.1: the label is OAEP's

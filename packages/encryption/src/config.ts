@@ -21,13 +21,13 @@ import type { MetricsCollector } from '@mesh/metrics';
 import { configInvalid } from './errors.js';
 
 /**
- * Compression config (DESIGN §5): the default policy's fields, plus overrides by service name or context.
+ * Compression config (docs/DESIGN.md §5): the default policy's fields, plus overrides by service name or context.
  * Override keys match as in `@mesh/compression`'s `CompressionPolicyResolver`: the whole context, then the
  * target of a `'source->target'` route; a call with no match falls back to its service's override, then to
  * the default. `{ 'orders->audit': { enabled: false } }` disables compression for one context (CRIME/BREACH).
  */
 export interface CompressionConfig extends Partial<CompressionPolicy> {
-  /** Overrides keyed by service name or context (DESIGN §8: `services: { payments: { enabled: false } }`). */
+  /** Overrides keyed by service name or context (docs/DESIGN.md §8: `services: { payments: { enabled: false } }`). */
   services?: Record<string, Partial<CompressionPolicy>>;
 }
 

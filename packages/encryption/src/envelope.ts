@@ -1,5 +1,5 @@
 /**
- * Mesh envelope v1: the binary header codec and the AES-256-GCM body (DESIGN §3, docs/FORMAT.md).
+ * Mesh envelope v1: the binary header codec and the AES-256-GCM body (docs/DESIGN.md §3, docs/FORMAT.md).
  *
  * ```
  * 0   u8   version = 0x01
@@ -20,7 +20,7 @@ import {
   AES_GCM_TAG_LENGTH,
   aesGcmDecrypt,
   aesGcmEncryptInto,
-  randomBytes,
+  randomNonceInto,
 } from '@mesh/crypto-core';
 import { malformed, unsupported } from './errors.js';
 
@@ -93,7 +93,7 @@ export function algorithmName(id: number): AlgorithmName {
  * ```
  */
 export const FLAG_COMPRESSED = 0x01;
-/** Every flag bit this version defines; any other bit set is rejected (DESIGN §3). */
+/** Every flag bit this version defines; any other bit set is rejected (docs/DESIGN.md §3). */
 export const KNOWN_FLAGS = FLAG_COMPRESSED;
 
 /** GCM body overhead: nonce and tag. */
@@ -121,7 +121,7 @@ export function writeHeader(
   out[offset] = ENVELOPE_VERSION;
   out[offset + 1] = algorithm;
   out[offset + 2] = flags;
-  // u32 big-endian (DESIGN §3: "binary, big-endian")
+  // u32 big-endian (docs/DESIGN.md §3: "binary, big-endian")
   out[offset + 3] = keyId >>> 24;
   out[offset + 4] = (keyId >>> 16) & 0xff;
   out[offset + 5] = (keyId >>> 8) & 0xff;
@@ -200,7 +200,8 @@ export function envelopeAad(header: Uint8Array, context: Uint8Array | undefined)
 /**
  * Seal `payload` as an AES-256-GCM envelope (algorithm 0x01) in one allocation.
  *
- * `nonce` is for test vectors only; production calls omit it and get 12 random bytes (NIST SP 800-38D §8.2.2:
+ * `nonce` is for test vectors only; production calls omit it and get 12 random bytes from crypto-core's pooled
+ * CSPRNG (`randomNonceInto`: every byte handed out once) (NIST SP 800-38D §8.2.2:
  * random nonces are safe while a key seals fewer than 2^32 messages, which the keyring's
  * `maxEncryptionsPerKey` enforces).
  *
@@ -219,7 +220,9 @@ export function sealGcmEnvelope(
 ): Uint8Array {
   const out = allocate(MIN_GCM_ENVELOPE_LENGTH + payload.length);
   writeHeader(out, 0, EnvelopeAlgorithm.AES_256_GCM, flags, keyId);
-  out.set(nonce ?? randomBytes(AES_GCM_NONCE_LENGTH), HEADER_LENGTH);
+  // The nonce goes straight into the envelope from crypto-core's CSPRNG pool (each byte handed out once).
+  if (nonce === undefined) randomNonceInto(out, HEADER_LENGTH, AES_GCM_NONCE_LENGTH);
+  else out.set(nonce, HEADER_LENGTH);
   const header = out.subarray(0, HEADER_LENGTH);
   const end = aesGcmEncryptInto(
     key,

@@ -1,7 +1,7 @@
 /**
  * Errors of the facade, and the mapping from any failure to a stable code and a metrics reason.
  *
- * DESIGN §7: codes are public API; messages never carry key material, plaintext or caller context.
+ * docs/DESIGN.md §7: codes are public API; messages never carry key material, plaintext or caller context.
  * Every failure leaving the facade is a {@link MeshError} (`isMeshError(e) === true`): foreign exceptions
  * (a bug, a TypeError from a runtime) are wrapped, never passed through raw.
  *

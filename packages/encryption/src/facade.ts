@@ -1,5 +1,5 @@
 /**
- * `createEncryption(config)`: the one object teams configure once and use everywhere (DESIGN §8).
+ * `createEncryption(config)`: the one object teams configure once and use everywhere (docs/DESIGN.md §8).
  *
  * It composes the layers: keys (`@mesh/keys`) for acquisition and rotation, compression
  * (`@mesh/compression`) by policy before encryption, metrics (`@mesh/metrics`) for every operation, and the
@@ -8,7 +8,9 @@
  * Hot path of `encrypt` (why it stays within a few percent of raw node:crypto): the config is validated once
  * at construction; the per-(service, context) decision (compression policy, context bytes) is cached; the
  * key comes from the key manager's in-memory lease (no store I/O per call); the envelope is built in one
- * allocation; metrics are two clock reads and a few counter increments.
+ * allocation with its nonce drawn from crypto-core's CSPRNG pool (no CSPRNG call per message); metrics are two
+ * clock reads and a few counter increments, and with the no-op collector not even that (no clock is read, no
+ * collector called). `apps/bench` measures what each of these costs.
  *
  * @module
  */
@@ -47,7 +49,13 @@ import {
   type ResolvedService,
   resolveConfig,
 } from './config.js';
-import { EnvelopeAlgorithm, type EnvelopeHeader, FLAG_COMPRESSED, readHeader } from './envelope.js';
+import {
+  ENVELOPE_VERSION,
+  EnvelopeAlgorithm,
+  type EnvelopeHeader,
+  FLAG_COMPRESSED,
+  readHeader,
+} from './envelope.js';
 import { EncryptionError, invalidInput, malformed, toMeshError, unsupported } from './errors.js';
 import { type FernetDecryptOptions, FernetKeyring } from './fernet-mode.js';
 import {
@@ -188,6 +196,8 @@ export interface Encryption {
 export async function createEncryption(config: EncryptionConfig = {}): Promise<Encryption> {
   const resolved = resolveConfig(config);
   const metrics = safeCollector(config.metrics ?? new NoopCollector());
+  // Only the exact no-op class (not a subclass that might override a method) lets the hot path skip metrics.
+  const observed = config.metrics !== undefined && config.metrics.constructor !== NoopCollector;
   let keys = config.keyManager;
   const ownsKeys = keys === undefined;
   if (keys === undefined) {
@@ -210,7 +220,7 @@ export async function createEncryption(config: EncryptionConfig = {}): Promise<E
       ...(config.clock === undefined ? {} : { clock: config.clock }),
     });
   }
-  return new MeshEncryption(resolved, keys, ownsKeys, metrics, config.clock);
+  return new MeshEncryption(resolved, keys, ownsKeys, metrics, observed, config.clock);
 }
 
 /** Per-(service, context) decisions, cached so the hot path does no lookups beyond two `Map.get`s. */
@@ -239,6 +249,8 @@ class MeshEncryption implements Encryption {
   readonly #fernetApiObject: FernetApi;
   readonly #ownsKeys: boolean;
   readonly #metrics: MetricsCollector;
+  /** False for the no-op collector: successful calls then read no clock and call no collector. */
+  readonly #observed: boolean;
   readonly #fernet: FernetKeyring;
   readonly #plans = new Map<string, Map<string, CallPlan>>();
   readonly #derived = new Map<number, { material: Uint8Array; byService: Map<string, Uint8Array> }>();
@@ -251,12 +263,14 @@ class MeshEncryption implements Encryption {
     keys: KeyManager,
     ownsKeys: boolean,
     metrics: MetricsCollector,
+    observed: boolean,
     clock: (() => number) | undefined,
   ) {
     this.#config = config;
     this.#keys = keys;
     this.#ownsKeys = ownsKeys;
     this.#metrics = metrics;
+    this.#observed = observed;
     this.#fernet = new FernetKeyring(keys, clock);
     this.#streamDeps = { keys, metrics };
     this.#fernetApiObject = this.#fernetApi();
@@ -289,7 +303,7 @@ class MeshEncryption implements Encryption {
   // ---- envelope v1 (0x01) ------------------------------------------------------------------------------
 
   async encrypt(data: PlaintextInput, options?: EncryptOptions): Promise<Uint8Array> {
-    const t0 = now();
+    const t0 = this.#observed ? now() : 0;
     let bytesIn = 0;
     let cipher: EnvelopeCipher = GCM;
     try {
@@ -297,19 +311,28 @@ class MeshEncryption implements Encryption {
       bytesIn = plaintext.length;
       const plan = this.#plan(options);
       cipher = plan.service.algorithm;
-      const { payload, flags } = this.#compress(plaintext, plan, options?.compress);
+      const payload = this.#compress(plaintext, plan, options?.compress);
       try {
         const key = await this.#keys.acquireEncryptionKey(cipher);
         const out = sealEnvelope(
           cipher,
           this.#keyFor(key, plan.service),
           key.id,
-          flags,
+          payload === plaintext ? 0 : FLAG_COMPRESSED,
           payload,
           plan.contextBytes,
         );
-        this.#metrics.recordKeyUse(key.id);
-        this.#metrics.recordOperation('encrypt', cipher, 'success', (now() - t0) / 1e3, bytesIn, out.length);
+        if (this.#observed) {
+          this.#metrics.recordKeyUse(key.id);
+          this.#metrics.recordOperation(
+            'encrypt',
+            cipher,
+            'success',
+            (now() - t0) / 1e3,
+            bytesIn,
+            out.length,
+          );
+        }
         return out;
       } finally {
         if (payload !== plaintext) wipe(payload); // the compressed copy is plaintext too
@@ -325,14 +348,20 @@ class MeshEncryption implements Encryption {
   }
 
   async decrypt(ciphertext: CiphertextInput, options?: DecryptOptions): Promise<Uint8Array> {
-    const t0 = now();
-    let parsed: ParsedCiphertext;
-    try {
-      parsed = parseCiphertext(ciphertext);
-    } catch (error) {
-      throw this.#failed('decrypt', GCM, t0, 0, error);
+    const t0 = this.#observed ? now() : 0;
+    let parsed: ParsedCiphertext | undefined;
+    let envelope: Uint8Array | undefined;
+    // Envelope bytes (version byte first) are the common case: no classification object for them.
+    if (ciphertext instanceof Uint8Array && ciphertext.length > 0 && ciphertext[0] === ENVELOPE_VERSION) {
+      envelope = ciphertext;
+    } else {
+      try {
+        parsed = parseCiphertext(ciphertext);
+      } catch (error) {
+        throw this.#failed('decrypt', GCM, t0, 0, error);
+      }
+      if (parsed.kind === 'envelope') envelope = parsed.bytes;
     }
-    const envelope = parsed.kind === 'envelope' ? parsed.bytes : undefined;
     let plan: CallPlan;
     try {
       plan = this.#plan(options);
@@ -357,14 +386,16 @@ class MeshEncryption implements Encryption {
       const key = await this.#decryptionKey(header.keyId, cipher);
       const payload = openEnvelope(cipher, this.#keyFor(key, plan.service), envelope, plan.contextBytes);
       const out = header.compressed ? this.#inflate(payload, plan) : payload;
-      this.#metrics.recordOperation(
-        'decrypt',
-        cipher,
-        'success',
-        (now() - t0) / 1e3,
-        envelope.length,
-        out.length,
-      );
+      if (this.#observed) {
+        this.#metrics.recordOperation(
+          'decrypt',
+          cipher,
+          'success',
+          (now() - t0) / 1e3,
+          envelope.length,
+          out.length,
+        );
+      }
       return out;
     } catch (error) {
       throw this.#failed('decrypt', cipher, t0, envelope.length, error);
@@ -588,22 +619,17 @@ class MeshEncryption implements Encryption {
     return plan;
   }
 
-  #compress(
-    plaintext: Uint8Array,
-    plan: CallPlan,
-    compress: boolean | undefined,
-  ): { payload: Uint8Array; flags: number } {
+  /** The payload to seal: `plaintext` itself, or a new compressed array (then the flag is set). */
+  #compress(plaintext: Uint8Array, plan: CallPlan, compress: boolean | undefined): Uint8Array {
     const policy = plan.policy;
     if (compress !== undefined && typeof compress !== 'boolean')
       throw invalidInput('compress must be a boolean');
     // Cheapest checks first: most small payloads never reach zlib.
-    if (compress === false || !policy.enabled || plaintext.length < policy.thresholdBytes) {
-      return { payload: plaintext, flags: 0 };
-    }
+    if (compress === false || !policy.enabled || plaintext.length < policy.thresholdBytes) return plaintext;
     const result = maybeCompress(plaintext, policy);
-    if (!result.compressed) return { payload: plaintext, flags: 0 };
+    if (!result.compressed) return plaintext;
     this.#metrics.recordCompression(plaintext.length, result.data.length);
-    return { payload: result.data, flags: FLAG_COMPRESSED };
+    return result.data;
   }
 
   /** Inflate an authenticated payload under the plan's bomb guard; wipes the compressed copy. */
@@ -627,7 +653,7 @@ class MeshEncryption implements Encryption {
     let sub = entry.byService.get(service.name);
     if (sub === undefined) {
       if (entry.byService.size >= DERIVED_CACHE_LIMIT) entry.byService.clear();
-      // DESIGN §4: per-service subkeys, HKDF-SHA256 with the service name as info.
+      // docs/DESIGN.md §4: per-service subkeys, HKDF-SHA256 with the service name as info.
       sub = deriveSubkey(key.material, service.name, 32);
       entry.byService.set(service.name, sub);
     }

@@ -1,6 +1,6 @@
 /**
  * Fernet mode: standard Fernet tokens under the keyring's Fernet keys, so Python services interoperate
- * (DESIGN §3 "Fernet (compatibility)").
+ * (docs/DESIGN.md §3 "Fernet (compatibility)").
  *
  * Encryption uses the keyring's Fernet primary. Fernet has no key id, so decryption is MultiFernet's: the
  * primary first, then staged and decrypt-only keys. A malformed token or an expired one is reported at

@@ -1,5 +1,5 @@
 /**
- * Interop with Python's `cryptography` through the facade (DESIGN §1: "read and write the Fernet tokens
+ * Interop with Python's `cryptography` through the facade (docs/DESIGN.md §1: "read and write the Fernet tokens
  * their older Python services already produce").
  *
  * 1. Python makes key K1 and a token under it; we import K1 into the keyring.

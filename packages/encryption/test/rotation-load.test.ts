@@ -1,5 +1,5 @@
 /**
- * Rotation under load (DESIGN §1: "without one failed request during a rotation"): many concurrent tasks
+ * Rotation under load (docs/DESIGN.md §1: "without one failed request during a rotation"): many concurrent tasks
  * encrypt (envelope and Fernet) and decrypt continuously while keys rotate every few milliseconds, by hand
  * and by usage limit; afterwards every ciphertext made during the run decrypts. Zero failures, counted.
  */

@@ -1,6 +1,6 @@
 /**
  * Typed errors of `@mesh/keys`. Both classes extend crypto-core's {@link MeshCryptoError}, so
- * `isMeshError(e)` recognises them and `e.code` is one of the stable codes of DESIGN §7.
+ * `isMeshError(e)` recognises them and `e.code` is one of the stable codes of docs/DESIGN.md §7.
  * Messages name ids, versions and paths, never key material or passphrases.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * {@link KeyStore} in one local JSON file: the embedded default (DESIGN §4, "one node").
+ * {@link KeyStore} in one local JSON file: the embedded default (docs/DESIGN.md §4, "one node").
  *
  * - Atomic replace: write `<file>.tmp-<token>` (mode 0600), fsync, keep the current copy as `<file>.bak`
  *   (hard link + rename, so the main file never goes missing), rename the temp over `<file>`, fsync the

@@ -1,6 +1,6 @@
 /**
  * `@mesh/keys`: keyrings with rotation by age, usage and hand; sealed storage in memory or a crash-safe
- * file; password keys, per-service subkeys and RSA key files. DESIGN §4; API in `docs/keys-api.md`.
+ * file; password keys, per-service subkeys and RSA key files. docs/DESIGN.md §4; API in `docs/keys-api.md`.
  *
  * @example
  * ```ts
@@ -26,6 +26,7 @@ export type {
   AppliedEvent,
   KeyManagerOptions,
   KeyManagerStats,
+  LeaseFallbackEvent,
   PromotedEvent,
   RetiredEvent,
   RollbackRefusedEvent,

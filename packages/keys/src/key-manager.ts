@@ -1,6 +1,6 @@
 /**
  * `KeyManager`: one keyring (one primary per algorithm plus previous keys), rotation by age, usage and hand,
- * retention, and change propagation through a {@link KeyStore} (DESIGN §4).
+ * retention, and change propagation through a {@link KeyStore} (docs/DESIGN.md §4).
  *
  * Consistency model. Every change is a compare-and-swap of the whole sealed document on its version: build
  * the next document from the current snapshot, CAS it, and on a conflict re-read and re-decide. Changes of
@@ -45,6 +45,7 @@ import type {
   Events,
   KeyManagerOptions,
   KeyManagerStats,
+  LeaseFallbackEvent,
   PromotedEvent,
   RetiredEvent,
   RollbackRefusedEvent,
@@ -67,6 +68,7 @@ export type {
   AppliedEvent,
   KeyManagerOptions,
   KeyManagerStats,
+  LeaseFallbackEvent,
   PromotedEvent,
   RetiredEvent,
   RollbackRefusedEvent,
@@ -131,6 +133,11 @@ const AUTO_ROTATION_RETRY_MS = 1_000;
 const DEFAULT_MISS_RELOAD_INTERVAL_MS = 1_000;
 const MAX_NEGATIVE_IDS = 4_096;
 const DEFAULT_ROTATION_WAIT_MS = 5_000;
+/**
+ * Shortest time between two usage-lease writes for a primary whose last one failed for unavailability while
+ * a fallback lease serves encryptions (a store that is down is not hit by every request).
+ */
+const LEASE_RETRY_MS = 500;
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
 /**
@@ -179,7 +186,17 @@ export class KeyManager {
   #missReload: Promise<void> | undefined;
   /** Ids that stayed unknown after a re-read, with when that stops counting (performance.now()). */
   readonly #negative = new Map<number, number>();
-  readonly #stats: KeyManagerStats = { rollbacksRefused: 0, missReloads: 0, negativeCacheHits: 0 };
+  readonly #stats: KeyManagerStats = {
+    rollbacksRefused: 0,
+    missReloads: 0,
+    negativeCacheHits: 0,
+    leaseFallbacks: 0,
+  };
+  /**
+   * Primaries whose usage-lease write failed because the store is unavailable, with when it may be tried
+   * again (performance.now()); while present, encryptions use a fallback lease (see #leaseOrFallback).
+   */
+  readonly #leaseRetryAt = new Map<number, number>();
   #automatic: boolean;
   readonly #rotationWaitMs: number;
   /** Last `rotation-due` per algorithm/trigger/key (clock ms), so it is not emitted on every acquisition. */
@@ -304,8 +321,10 @@ export class KeyManager {
         this.#uses.set(id, (this.#uses.get(id) ?? 0) + 1);
         return rec.active!;
       }
-      if (rec.stored.reserved < this.#usageLimit(algorithm)) await this.#extendLease(algorithm, id);
-      else if (this.#automatic) await this.#rotateOnce(algorithm, 'usage', id);
+      if (rec.stored.reserved < this.#usageLimit(algorithm)) {
+        const fallback = await this.#leaseOrFallback(algorithm, id);
+        if (fallback) return fallback;
+      } else if (this.#automatic) await this.#rotateOnce(algorithm, 'usage', id);
       else await this.#awaitNewPrimary(algorithm, 'usage', id);
     }
     throw new KeyStoreError(
@@ -644,7 +663,8 @@ export class KeyManager {
   /**
    * Subscribes to `staged`, `promoted`, `rotated` (a new primary, with what triggered it), `retired`
    * (material dropped), `applied` (the snapshot moved to a new version), `rotation-due` (automatic rotation
-   * off), `rotation-failed` or `rollback-refused`. A listener that throws is ignored: events never fail key
+   * off), `rotation-failed`, `rollback-refused` or `lease-fallback` (encrypting on a previous primary's
+   * lease while the store is unavailable). A listener that throws is ignored: events never fail key
    * operations.
    */
   on(event: 'rollback-refused', listener: (e: RollbackRefusedEvent) => void): this;
@@ -655,6 +675,7 @@ export class KeyManager {
   on(event: 'rotated', listener: (e: RotatedEvent) => void): this;
   on(event: 'retired', listener: (e: RetiredEvent) => void): this;
   on(event: 'rotation-failed', listener: (e: RotationFailedEvent) => void): this;
+  on(event: 'lease-fallback', listener: (e: LeaseFallbackEvent) => void): this;
   on<E extends keyof Events>(event: E, listener: (e: Events[E]) => void): this {
     let set = this.#listeners.get(event);
     if (!set) {
@@ -816,6 +837,90 @@ export class KeyManager {
       });
       if (grant) this.#leases.set(id, { next: grant.start, end: grant.end });
     });
+  }
+
+  /**
+   * Extends the lease of the primary `id`, or, when the store is unavailable (an unreachable or frozen etcd
+   * right after a promotion reached this node), hands out one use of a lease this manager already holds on a
+   * previous primary that is now decrypt-only: every node holds that key (a fleet promotes only after every
+   * live node applied the new one, and retires the old one only after `retention`), and the use is counted
+   * in the store already, so neither the reserved count nor `maxEncryptionsPerKey` can be exceeded. While
+   * falling back, the primary's lease write is retried in the background at most once per LEASE_RETRY_MS;
+   * once it succeeds encryptions return to the primary.
+   *
+   * @returns the fallback key (one use taken), or undefined when the primary's lease was extended (the
+   *   caller loops and takes a use of it).
+   * @throws the store's error when the write failed for another reason or no fallback lease is left.
+   */
+  async #leaseOrFallback(algorithm: KeyAlgorithm, id: number): Promise<ActiveKey | undefined> {
+    const retryAt = this.#leaseRetryAt.get(id);
+    if (retryAt !== undefined) {
+      const fallback = this.#fallbackLease(algorithm, id);
+      if (fallback) {
+        if (performance.now() >= retryAt) this.#retryLeaseInBackground(algorithm, id);
+        return this.#takeFallbackUse(fallback);
+      }
+      // No fallback left: try the store in the foreground and fail as without a fallback.
+    }
+    try {
+      await this.#extendLease(algorithm, id);
+      this.#leaseRetryAt.delete(id);
+      return undefined;
+    } catch (error) {
+      if (!isStoreUnavailable(error)) throw error;
+      const fallback = this.#fallbackLease(algorithm, id);
+      if (!fallback) throw error;
+      if (!this.#leaseRetryAt.has(id)) {
+        this.#emit('lease-fallback', {
+          algorithm,
+          keyId: fallback.rec.stored.id,
+          primaryKeyId: id,
+          remaining: fallback.lease.end - fallback.lease.next,
+          error,
+        });
+      }
+      this.#leaseRetryAt.set(id, performance.now() + LEASE_RETRY_MS);
+      return this.#takeFallbackUse(fallback);
+    }
+  }
+
+  /** A later lease write for the primary `id`, which callers do not wait for (they use the fallback meanwhile). */
+  #retryLeaseInBackground(algorithm: KeyAlgorithm, id: number): void {
+    this.#leaseRetryAt.set(id, performance.now() + LEASE_RETRY_MS);
+    this.#extendLease(algorithm, id).then(
+      () => this.#leaseRetryAt.delete(id),
+      () => {
+        if (this.#leaseRetryAt.has(id)) this.#leaseRetryAt.set(id, performance.now() + LEASE_RETRY_MS);
+      },
+    );
+  }
+
+  /**
+   * The lease with uses left on the most recently demoted decrypt-only key of `algorithm` (material present,
+   * not below `minDecryptionVersion`), other than the primary `primaryId`.
+   */
+  #fallbackLease(algorithm: KeyAlgorithm, primaryId: number): { rec: KeyRecord; lease: Lease } | undefined {
+    let best: { rec: KeyRecord; lease: Lease } | undefined;
+    const min = this.#policy.minDecryptionVersion ?? 0;
+    for (const [keyId, lease] of this.#leases) {
+      if (keyId === primaryId || lease.next >= lease.end) continue;
+      const rec = this.#snapshot?.records.get(keyId);
+      const k = rec?.stored;
+      if (!rec?.active || !k || k.state !== 'decrypt-only' || k.algorithm !== algorithm) continue;
+      if (k.createdInVersion < min || lease.end > k.reserved || lease.end > this.#usageLimit(algorithm))
+        continue;
+      const demoted = k.demotedAt ?? k.createdAt;
+      if (!best || demoted > (best.rec.stored.demotedAt ?? best.rec.stored.createdAt)) best = { rec, lease };
+    }
+    return best;
+  }
+
+  #takeFallbackUse({ rec, lease }: { rec: KeyRecord; lease: Lease }): ActiveKey {
+    // Synchronous between the check (in #fallbackLease) and the increment: atomic on the event loop.
+    lease.next++;
+    this.#uses.set(rec.stored.id, (this.#uses.get(rec.stored.id) ?? 0) + 1);
+    this.#stats.leaseFallbacks++;
+    return rec.active!;
   }
 
   #rotateOnce(algorithm: KeyAlgorithm, trigger: RotationTrigger, expectedPrimary: number | undefined) {
@@ -1031,7 +1136,15 @@ export class KeyManager {
       if (k.state === 'primary') primaries.set(k.algorithm, rec);
     }
     for (const id of [...this.#leases.keys()]) {
-      if (records.get(id)?.stored.state !== 'primary') this.#leases.delete(id);
+      // A demoted primary's lease is kept while the key still decrypts everywhere: it is the fallback when
+      // the new primary's lease cannot be written (see #leaseOrFallback).
+      const r = records.get(id);
+      if (!r?.active || (r.stored.state !== 'primary' && r.stored.state !== 'decrypt-only')) {
+        this.#leases.delete(id);
+      }
+    }
+    for (const id of [...this.#leaseRetryAt.keys()]) {
+      if (records.get(id)?.stored.state !== 'primary') this.#leaseRetryAt.delete(id);
     }
     for (const id of [...this.#uses.keys()]) if (!records.has(id)) this.#uses.delete(id);
     this.#highWater = Math.max(this.#highWater, doc.version);
@@ -1198,6 +1311,11 @@ export class KeyManager {
       }
     }
   }
+}
+
+/** The store could not be reached (or timed out): the one failure a fallback lease may bridge. */
+function isStoreUnavailable(error: unknown): boolean {
+  return error instanceof KeyStoreError && error.code === 'ERR_KEYSTORE_UNAVAILABLE';
 }
 
 /**

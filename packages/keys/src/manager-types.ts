@@ -103,6 +103,29 @@ export interface KeyManagerStats {
   missReloads: number;
   /** Lookups of unknown ids answered from the negative cache, without a store read. */
   negativeCacheHits: number;
+  /**
+   * Encryption keys handed out from a lease on a previous primary because the current primary's lease could
+   * not be written (store unavailable); see the `lease-fallback` event.
+   */
+  leaseFallbacks: number;
+}
+
+/**
+ * Payload of the `lease-fallback` event: the usage-lease write for the primary `primaryKeyId` failed because
+ * the store is unavailable, so this manager encrypts with the remaining uses of the lease it already holds on
+ * `keyId` (a previous primary, now decrypt-only, that every node still holds) until a retried lease write
+ * for the primary succeeds. Emitted when the fallback starts, not per use (those are counted in `stats()`).
+ */
+export interface LeaseFallbackEvent {
+  algorithm: KeyAlgorithm;
+  /** The decrypt-only key encryptions fall back to. */
+  keyId: number;
+  /** The primary whose lease could not be written. */
+  primaryKeyId: number;
+  /** Uses left of the lease on `keyId` when the fallback started. */
+  remaining: number;
+  /** The store's error (a `KeyStoreError` with code `ERR_KEYSTORE_UNAVAILABLE`). */
+  error: unknown;
 }
 
 /** Payload of the `rotated` event. */
@@ -135,4 +158,5 @@ export interface Events {
   retired: RetiredEvent;
   'rotation-failed': RotationFailedEvent;
   'rollback-refused': RollbackRefusedEvent;
+  'lease-fallback': LeaseFallbackEvent;
 }

@@ -1,5 +1,5 @@
 /**
- * Normalisation of a {@link RotationPolicy} and the pure state transitions it implies (DESIGN §4):
+ * Normalisation of a {@link RotationPolicy} and the pure state transitions it implies (docs/DESIGN.md §4):
  * which keys retire because of `retention`, `maxRetainedKeys` or `minDecryptionVersion`.
  *
  * @module

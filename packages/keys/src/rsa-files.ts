@@ -1,5 +1,5 @@
 /**
- * RSA key pairs on disk (DESIGN §4): the public key as PEM SPKI, the private key only as encrypted PKCS#8
+ * RSA key pairs on disk (docs/DESIGN.md §4): the public key as PEM SPKI, the private key only as encrypted PKCS#8
  * (PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC, RFC 8018 §6.2; `openssl pkey -passin` opens it),
  * written atomically with mode 0600.
  *

@@ -1,5 +1,5 @@
 /**
- * Public types of the keyring model (DESIGN §4). Runtime code lives in `keyring.ts` (model and sealing),
+ * Public types of the keyring model (docs/DESIGN.md §4). Runtime code lives in `keyring.ts` (model and sealing),
  * `key-manager.ts` (rotation) and the key stores.
  *
  * @module

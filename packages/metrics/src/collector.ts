@@ -1,7 +1,7 @@
 /**
  * The events the facade and the key manager report, independent of any metrics backend.
  *
- * DESIGN §6: a metrics failure never fails an encryption. Implementations must therefore never throw from
+ * docs/DESIGN.md §6: a metrics failure never fails an encryption. Implementations must therefore never throw from
  * these methods; {@link safeCollector} enforces that for implementations you do not control.
  *
  * @module

@@ -1,7 +1,7 @@
 /**
  * The error type of `@mesh/metrics`.
  *
- * DESIGN §7: every Mesh package's errors share one shape (`name`, `code`, `cause`) and the
+ * docs/DESIGN.md §7: every Mesh package's errors share one shape (`name`, `code`, `cause`) and the
  * `Symbol.for('mesh.error')` marker, so one `isMeshError(e)` check (from `@mesh/crypto-core`) recognises them
  * all. This package must not depend on crypto-core just for an error class, so it defines its own with the
  * same shape. Recording a metric never throws; only construction-time configuration and `serveMetrics` do.

@@ -1,5 +1,5 @@
 /**
- * `@mesh/metrics`: Prometheus metrics for Mesh Encryption that never hurt the crypto path (DESIGN §6).
+ * `@mesh/metrics`: Prometheus metrics for Mesh Encryption that never hurt the crypto path (docs/DESIGN.md §6).
  *
  * @module
  */

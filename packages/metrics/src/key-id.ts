@@ -1,7 +1,7 @@
 /**
  * Key ids as label values.
  *
- * DESIGN §3: a key id is a random u32 (for hybrid: the first 4 bytes of SHA-256 of the SPKI). It is not
+ * docs/DESIGN.md §3: a key id is a random u32 (for hybrid: the first 4 bytes of SHA-256 of the SPKI). It is not
  * secret, but a label must never carry caller text, so only something that parses as a u32 is accepted:
  * a JavaScript integer, a decimal string or a `0x`-prefixed hex string. The label is always the canonical
  * decimal form (`String(id)`, as `KeyInfo.id` prints), so `7`, `'7'`, `'007'` and `'0x7'` are one series.

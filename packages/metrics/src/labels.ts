@@ -1,5 +1,5 @@
 /**
- * The closed label sets (DESIGN §6: "label values never carry secrets or unbounded input").
+ * The closed label sets (docs/DESIGN.md §6: "label values never carry secrets or unbounded input").
  *
  * Every label value this package emits comes from one of these lists, from a fixed fallback
  * (`'unknown'` for an operation, algorithm or trigger; `'internal'` for a failure reason) or from a live key
@@ -81,7 +81,7 @@ export type FailureReason =
   | 'internal';
 
 /**
- * What started a key rotation (DESIGN §4: age, usage, a manual call; `remote` = applied from etcd).
+ * What started a key rotation (docs/DESIGN.md §4: age, usage, a manual call; `remote` = applied from etcd).
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * `PrometheusCollector`: the {@link MetricsCollector} over prom-client (DESIGN §6).
+ * `PrometheusCollector`: the {@link MetricsCollector} over prom-client (docs/DESIGN.md §6).
  *
  * Hot path: the facade calls `recordOperation` and `recordKeyUse` once per encryption, next to ~10-15 µs
  * of AES-GCM, and may spend at most 5% of that here. prom-client's `counter.inc(labels)` and even a child
@@ -8,7 +8,7 @@
  * few `Float64Array` additions. The totals are published into prom-client metrics by `collect()` callbacks
  * when the registry is scraped (prom-client runs `collect` inside `registry.metrics()`/`getMetricsAsJSON()`).
  *
- * Cardinality (DESIGN §6, "label values never carry ... unbounded input"): operation, algorithm, result,
+ * Cardinality (docs/DESIGN.md §6, "label values never carry ... unbounded input"): operation, algorithm, result,
  * reason, trigger and direction come from closed sets; anything else maps to a fixed fallback and is counted
  * in `mesh_metrics_rejected_inputs_total{kind}`. Key ids must parse as a u32 and at most `maxLiveKeys` keys
  * are live at once; `removeKey` frees a key's series. The number of series is therefore bounded by the
@@ -183,7 +183,7 @@ const HELP = {
 } as const;
 
 /**
- * Crypto metrics in a prom-client registry, with names, labels and HELP as in DESIGN §6.
+ * Crypto metrics in a prom-client registry, with names, labels and HELP as in docs/DESIGN.md §6.
  *
  * Exports `mesh_crypto_operations_total{operation,algorithm,result}`,
  * `mesh_crypto_operation_duration_seconds{operation,algorithm}` (histogram), `mesh_crypto_bytes_total{direction}`,

@@ -1,7 +1,7 @@
 /**
  * From a thrown error to a failure reason.
  *
- * DESIGN §7 codes are a semver contract, so the mapping is a fixed table over code strings; this package
+ * docs/DESIGN.md §7 codes are a semver contract, so the mapping is a fixed table over code strings; this package
  * reads `error.code` structurally and does not import crypto-core. An error that is not a Mesh error, or a
  * code this table does not know, maps to `'internal'`: a label never carries an error's message or code text.
  *
@@ -30,7 +30,7 @@ const BY_CODE: ReadonlyMap<string, FailureReason> = new Map<string, FailureReaso
 ]);
 
 /**
- * Maps a Mesh error code (DESIGN §7) to its failure reason; unknown codes give `'internal'`.
+ * Maps a Mesh error code (docs/DESIGN.md §7) to its failure reason; unknown codes give `'internal'`.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * `safeCollector`: DESIGN §6, "a metrics failure never fails an encryption".
+ * `safeCollector`: docs/DESIGN.md §6, "a metrics failure never fails an encryption".
  *
  * The facade wraps whatever collector it is given. A collector that throws, or returns a promise that
  * rejects (an `async` method would otherwise become an unhandled rejection and may end the process), has

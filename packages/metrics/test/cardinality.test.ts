@@ -1,5 +1,5 @@
 /**
- * DESIGN §6: label values never carry unbounded input. One million operations whose labels and key ids are
+ * docs/DESIGN.md §6: label values never carry unbounded input. One million operations whose labels and key ids are
  * random caller strings must leave the number of series bounded by the options alone, counted from
  * `registry.getMetricsAsJSON()`, and must not lose a single operation.
  */

@@ -1,5 +1,5 @@
 /**
- * What a Prometheus server scrapes: names, TYPE, HELP and labels exactly as DESIGN §6 says, read back from
+ * What a Prometheus server scrapes: names, TYPE, HELP and labels exactly as docs/DESIGN.md §6 says, read back from
  * a real prom-client Registry's text output.
  */
 import {
@@ -106,7 +106,7 @@ function exercise(c: PrometheusCollector): void {
 }
 
 describe('exposition: names, TYPE, HELP, labels', () => {
-  it('has exactly the DESIGN §6 families, each with its HELP and TYPE line', async () => {
+  it('has exactly the docs/DESIGN.md §6 families, each with its HELP and TYPE line', async () => {
     const c = new PrometheusCollector({ clock: () => 1000 });
     exercise(c);
     const text = await c.registry.metrics();

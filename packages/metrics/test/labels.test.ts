@@ -69,7 +69,7 @@ describe('failure reasons from errors', () => {
     ['ERR_INVALID_INPUT', 'invalid_input'],
   ];
 
-  it('maps every DESIGN §7 code', () => {
+  it('maps every docs/DESIGN.md §7 code', () => {
     for (const [code, reason] of TABLE) {
       expect(failureReasonFromCode(code), code).toBe(reason);
       expect(failureReasonOf(meshError(code)), code).toBe(reason);

@@ -1,5 +1,5 @@
 /**
- * DESIGN §6: a metrics failure never fails an encryption. A collector that throws (or rejects) inside an
+ * docs/DESIGN.md §6: a metrics failure never fails an encryption. A collector that throws (or rejects) inside an
  * operation is swallowed by `safeCollector`, the operation returns its normal result, and the swallowed
  * error is counted in `mesh_metrics_errors_total{method}`.
  */

@@ -148,7 +148,7 @@ export function engineSuite(engine: CompressionEngine): void {
 
     it('a flipped byte fails typed, or inflates within the limit (Adler-32 is no integrity check)', () => {
       // Adler-32 (RFC 1950 §8) misses some changes to short inputs: here about 17 of the 84k single-byte
-      // flips inflate to other bytes with a matching checksum. Integrity is the AEAD's job (DESIGN §3):
+      // flips inflate to other bytes with a matching checksum. Integrity is the AEAD's job (docs/DESIGN.md §3):
       // callers decompress only what already authenticated. This test asks only for no crash, no hang,
       // a bounded output, and typed errors; the engines-agree test shows both engines decide alike.
       const z = compress(sample, { engine });

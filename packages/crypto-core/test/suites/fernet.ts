@@ -17,7 +17,7 @@ import {
 } from '../../src/index.js';
 import { expectCode, outcome, reportVectors } from '../helpers.js';
 
-/** What each spec `invalid.json` case must give, by its `desc` (DESIGN §3, contract "Errors"). */
+/** What each spec `invalid.json` case must give, by its `desc` (docs/DESIGN.md §3, contract "Errors"). */
 const INVALID_EXPECTED: Record<string, MeshErrorCode> = {
   'incorrect mac': 'ERR_DECRYPTION_FAILED',
   'too short': 'ERR_TOKEN_MALFORMED',

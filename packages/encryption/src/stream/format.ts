@@ -33,7 +33,7 @@ import {
 
 /** Envelope version byte shared with the in-memory format. */
 export const STREAM_VERSION = 0x01;
-/** Algorithm byte of streaming AES-256-GCM (DESIGN §3). */
+/** Algorithm byte of streaming AES-256-GCM (docs/DESIGN.md §3). */
 export const STREAM_ALGORITHM = 0x03;
 /** Random HKDF salt per stream. */
 export const STREAM_SALT_LENGTH = 16;
@@ -41,7 +41,7 @@ export const STREAM_SALT_LENGTH = 16;
 export const STREAM_NONCE_PREFIX_LENGTH = 7;
 /** Bytes before the first segment. */
 export const STREAM_HEADER_LENGTH = 7 + STREAM_SALT_LENGTH + STREAM_NONCE_PREFIX_LENGTH + 4;
-/** Plaintext bytes per segment unless the caller chooses otherwise (64 KiB, DESIGN §3). */
+/** Plaintext bytes per segment unless the caller chooses otherwise (64 KiB, docs/DESIGN.md §3). */
 export const DEFAULT_SEGMENT_SIZE = 65_536;
 /** Smallest segment accepted: below this the 16-byte tag per segment dominates. */
 export const MIN_SEGMENT_SIZE = 16;
@@ -113,7 +113,7 @@ export function parseStreamHeader(bytes: Uint8Array): StreamHeader {
   if (bytes.length !== STREAM_HEADER_LENGTH) throw malformed('stream header is truncated');
   if (bytes[0] !== STREAM_VERSION) throw malformed('unsupported envelope version');
   if (bytes[1] !== STREAM_ALGORITHM) throw malformed('not a streaming (0x03) envelope');
-  // DESIGN §3: flag bits that are not defined must be 0; streams define none (no per-segment compression).
+  // docs/DESIGN.md §3: flag bits that are not defined must be 0; streams define none (no per-segment compression).
   if (bytes[2] !== 0) throw malformed('unknown flags in stream header');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const segmentSize = view.getUint32(7 + STREAM_SALT_LENGTH + STREAM_NONCE_PREFIX_LENGTH, false);

@@ -174,7 +174,7 @@ abstract class BaseSession implements StreamSession {
     if (this.#settled) return;
     this.#settled = true;
     const seconds = this.#started === 0 ? 0 : (performance.now() - this.#started) / 1000;
-    // DESIGN §6: a metrics failure never fails an encryption.
+    // docs/DESIGN.md §6: a metrics failure never fails an encryption.
     this.#safely(() =>
       this.deps.metrics.recordOperation(
         this.operation,

@@ -1,7 +1,7 @@
 /**
  * Symmetric primitives on node:crypto (OpenSSL). The default, fast backend.
  *
- * Performance notes (see /work/shared/PERF.md): at 1 MiB a freshly allocated output Buffer page-faults
+ * Performance notes (measured by `pnpm --filter @mesh/crypto-core bench`): at 1 MiB a freshly allocated output Buffer page-faults
  * (glibc gives each large allocation a new mmap), which costs more than the AES work itself. So when the
  * caller supplies the output (`*Into`), ciphers are fed in {@link CHUNK}-sized pieces and each piece's (small,
  * heap-recycled) output is copied into the caller's buffer. When the result is a new array anyway (detached

@@ -1,0 +1,335 @@
+/**
+ * `pnpm --filter @mesh/bench profile`: where the time of one 1 KiB facade call goes.
+ *
+ * Two views, both written to `bench/results/profile.md` (and the JSON beside it):
+ * - a ladder: raw node:crypto, then the facade's layers added one at a time (each rung its own candidate in
+ *   the same interleaved rounds), so the difference between adjacent rungs is that layer's cost in µs/call;
+ * - a V8 CPU profile (node:inspector, 50 µs sampling, started after warm-up) of a loop of facade encrypts and
+ *   of decrypts, self time aggregated by function, as µs per call. (`perf` with `--perf-basic-prof` would split native time better,
+ *   but hardware counters are not available on this virtual machine; the ladder covers what `--cpu-prof`
+ *   charges to the wrong frame.)
+ *
+ * Options: `--ms N` CPU-profile loop length (default 3000), `--rounds N`, `--slice-ms N`, `--out DIR`,
+ * `--label TEXT` (stored with the figures, e.g. "before" / "after"), `--baseline DIR`: a built copy of another
+ * commit of this repository (e.g. `git archive <commit> | tar -x -C DIR`, then `pnpm install --offline` and
+ * `pnpm build` there), whose facade then runs in the same interleaved rounds, so before and after are
+ * compared on the same machine at the same moment.
+ *
+ * @module
+ */
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, randomFillSync } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { basename, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { aesGcmDecrypt, aesGcmEncryptInto, randomBytes as meshRandomBytes } from '@mesh/crypto-core';
+import { createEncryption } from '@mesh/encryption';
+import { KeyManager, MemoryKeyStore } from '@mesh/keys';
+import { NoopCollector, PrometheusCollector } from '@mesh/metrics';
+import { Registry } from 'prom-client';
+import { type Candidate, runRounds } from './rounds.js';
+import { ratioOf, type Summary, summarize } from './stats.js';
+import { payloadText } from './suites/symmetric.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SIZE = 1024;
+const CONTEXT_FREE_HEADER = Uint8Array.of(1, 1, 0, 0, 0, 0, 1);
+
+/**
+ * A loop of 1 KiB facade calls under the V8 CPU profiler (node:inspector, 50 µs sampling), started after
+ * set-up and warm-up so that module loading and key generation stay out of the profile.
+ */
+async function profiledLoop(
+  which: 'encrypt' | 'decrypt',
+  ms: number,
+): Promise<{ calls: number; profile: string }> {
+  const enc = await createEncryption({ compression: false, metrics: new NoopCollector() });
+  const data = new Uint8Array(Buffer.from(payloadText(SIZE)));
+  const sealed = await enc.encrypt(data);
+  const loop = async (until: number) => {
+    let calls = 0;
+    while (performance.now() < until) {
+      for (let i = 0; i < 256; i++) {
+        if (which === 'encrypt') await enc.encrypt(data);
+        else await enc.decrypt(sealed);
+      }
+      calls += 256;
+    }
+    return calls;
+  };
+  await loop(performance.now() + 300); // warm-up: JIT, key leases
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 50 });
+  await post('Profiler.start');
+  const calls = await loop(performance.now() + ms);
+  const { profile } = (await post('Profiler.stop')) as { profile: object };
+  session.disconnect();
+  await enc.close();
+  return { calls, profile: JSON.stringify(profile) };
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+/** Self time per function (µs per call), from a V8 CPU profile. */
+function aggregate(profileJson: string, calls: number): { fn: string; usPerCall: number; share: number }[] {
+  const p = JSON.parse(profileJson) as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const node = byId.get(p.samples[i]!)!;
+    const dt = p.timeDeltas[i] ?? 0;
+    const f = node.callFrame;
+    if (f.functionName === '(idle)') continue;
+    const file = f.url ? basename(f.url.replace(/^file:\/\//, '')) : '';
+    const key = `${f.functionName || '(anonymous)'}${file ? ` ${file}:${f.lineNumber + 1}` : ''}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+    total += dt;
+  }
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 18)
+    .map(([fn, us]) => ({ fn, usPerCall: us / calls, share: us / total }));
+}
+
+function rawEncrypt(key: Buffer, data: Uint8Array): Buffer {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  return Buffer.concat([iv, c.update(data), c.final(), c.getAuthTag()]);
+}
+
+/** The facade of another build of this repository (`--baseline DIR`), to time before and after side by side. */
+async function baselineFacade(dir: string) {
+  const mod = (await import(pathToFileURL(join(dir, 'packages/encryption/dist/index.js')).href)) as {
+    createEncryption: typeof createEncryption;
+  };
+  const metrics = (await import(pathToFileURL(join(dir, 'packages/metrics/dist/index.js')).href)) as {
+    NoopCollector: typeof NoopCollector;
+  };
+  return mod.createEncryption({ compression: false, metrics: new metrics.NoopCollector() });
+}
+
+/** Ladder rungs: each adds one layer of the facade's work to the one before. */
+async function ladder(rounds: number, sliceMs: number, baselineDir: string | undefined) {
+  const data = new Uint8Array(Buffer.from(payloadText(SIZE)));
+  const key = randomBytes(32);
+  const keyU8 = new Uint8Array(key);
+  const keys = await KeyManager.open({
+    store: new MemoryKeyStore(),
+    kek: { key: meshRandomBytes(32) },
+    algorithms: ['aes-256-gcm'],
+    watch: false,
+  });
+  const active = await keys.acquireEncryptionKey('aes-256-gcm');
+  const noop = await createEncryption({ compression: false, metrics: new NoopCollector() });
+  const prom = await createEncryption({
+    compression: false,
+    metrics: new PrometheusCollector({ registry: new Registry() }),
+  });
+  const sealed = await noop.encrypt(data);
+  const sealedProm = await prom.encrypt(data);
+  const sealedRaw = rawEncrypt(key, data);
+  // The facade's own key, so crypto-core can open the facade's envelope directly.
+  const facadeKey = (await noop.keys.acquireEncryptionKey('aes-256-gcm')).material;
+  const nonce = randomBytes(12);
+  const keyObject = createSecretKey(key);
+  const pool = new Uint8Array(12 * 4096);
+  let poolAt = pool.length;
+  const envelope = (n: Uint8Array) => {
+    const out = new Uint8Array(7 + 12 + data.length + 16);
+    out.set(CONTEXT_FREE_HEADER, 0);
+    out.set(n, 7);
+    aesGcmEncryptInto(keyU8, out.subarray(7, 19), data, out.subarray(0, 7), out, 19);
+    return out;
+  };
+  const rungs: (Candidate & { label: string })[] = [
+    { id: 'e0', label: 'randomBytes(12)', op: () => randomBytes(12) },
+    {
+      id: 'e1',
+      label: '12 bytes from a pooled randomFillSync block',
+      op: () => {
+        if (poolAt === pool.length) {
+          randomFillSync(pool);
+          poolAt = 0;
+        }
+        poolAt += 12;
+        return pool.subarray(poolAt - 12, poolAt);
+      },
+    },
+    { id: 'e2', label: 'createCipheriv only', op: () => createCipheriv('aes-256-gcm', key, nonce) },
+    {
+      id: 'e2k',
+      label: 'createCipheriv only, cached KeyObject',
+      op: () => createCipheriv('aes-256-gcm', keyObject, nonce),
+    },
+    { id: 'e3', label: 'raw node:crypto encrypt (Buffer.concat)', op: () => rawEncrypt(key, data) },
+    {
+      id: 'e4',
+      label: 'crypto-core aesGcmEncryptInto, envelope in one allocation, AAD = header',
+      op: () => envelope(meshRandomBytes(12)),
+    },
+    {
+      id: 'e5',
+      label: 'keys.acquireEncryptionKey (await)',
+      op: () => keys.acquireEncryptionKey('aes-256-gcm'),
+    },
+    { id: 'e6', label: 'facade encrypt, NoopCollector', op: () => noop.encrypt(data) },
+    { id: 'e7', label: 'facade encrypt, PrometheusCollector', op: () => prom.encrypt(data) },
+    { id: 'd0', label: 'createDecipheriv only', op: () => createDecipheriv('aes-256-gcm', key, nonce) },
+    {
+      id: 'd0k',
+      label: 'createDecipheriv only, cached KeyObject',
+      op: () => createDecipheriv('aes-256-gcm', keyObject, nonce),
+    },
+    {
+      id: 'd1',
+      label: 'raw node:crypto decrypt',
+      op: () => {
+        const d = createDecipheriv('aes-256-gcm', key, sealedRaw.subarray(0, 12));
+        d.setAuthTag(sealedRaw.subarray(sealedRaw.length - 16));
+        const out = d.update(sealedRaw.subarray(12, sealedRaw.length - 16));
+        d.final();
+        return out;
+      },
+    },
+    {
+      id: 'd2',
+      label: 'crypto-core aesGcmDecrypt, AAD = header',
+      op: () => aesGcmDecrypt(facadeKey, sealed.subarray(7, 19), sealed.subarray(19), sealed.subarray(0, 7)),
+    },
+    {
+      id: 'd3',
+      label: 'keys.getDecryptionKey (await)',
+      op: () => keys.getDecryptionKey(active.id, 'aes-256-gcm'),
+    },
+    { id: 'd4', label: 'facade decrypt, NoopCollector', op: () => noop.decrypt(sealed) },
+    { id: 'd5', label: 'facade decrypt, PrometheusCollector', op: () => prom.decrypt(sealedProm) },
+  ];
+  const base = baselineDir === undefined ? undefined : await baselineFacade(baselineDir);
+  const token = await noop.fernet.encrypt(data);
+  rungs.push(
+    { id: 'f0', label: 'facade Fernet encrypt, NoopCollector', op: () => noop.fernet.encrypt(data) },
+    { id: 'f1', label: 'facade Fernet decrypt, NoopCollector', op: () => noop.fernet.decrypt(token) },
+  );
+  if (base !== undefined) {
+    const baseSealed = await base.encrypt(data);
+    const baseToken = await base.fernet.encrypt(data);
+    rungs.push(
+      { id: 'b-e6', label: 'baseline build: facade encrypt, NoopCollector', op: () => base.encrypt(data) },
+      {
+        id: 'b-d4',
+        label: 'baseline build: facade decrypt, NoopCollector',
+        op: () => base.decrypt(baseSealed),
+      },
+      { id: 'b-f0', label: 'baseline build: facade Fernet encrypt', op: () => base.fernet.encrypt(data) },
+      {
+        id: 'b-f1',
+        label: 'baseline build: facade Fernet decrypt',
+        op: () => base.fernet.decrypt(baseToken),
+      },
+    );
+  }
+  const samples = await runRounds(rungs, { rounds, sliceMs });
+  await Promise.all([noop.close(), prom.close(), keys.close(), base?.close()]);
+  const comparisons: { label: string; ratio: Summary }[] = [];
+  const pairs: [string, string, string][] = [
+    ['e6', 'e3', 'facade encrypt / raw node:crypto encrypt (calls per CPU second)'],
+    ['d4', 'd1', 'facade decrypt / raw node:crypto decrypt'],
+    ['e7', 'e6', 'Prometheus / no-op, encrypt'],
+    ['d5', 'd4', 'Prometheus / no-op, decrypt'],
+  ];
+  if (base !== undefined) {
+    pairs.push(
+      ['e6', 'b-e6', 'this build / baseline build: facade encrypt'],
+      ['d4', 'b-d4', 'this build / baseline build: facade decrypt'],
+      ['f0', 'b-f0', 'this build / baseline build: Fernet encrypt'],
+      ['f1', 'b-f1', 'this build / baseline build: Fernet decrypt'],
+    );
+  }
+  for (const [a, b, label] of pairs) comparisons.push({ label, ratio: ratioOf(samples[a]!, samples[b]!) });
+  const table = rungs.map((r) => {
+    const s = summarize(samples[r.id]!.map((opsPerSec) => 1e6 / opsPerSec));
+    return { id: r.id, label: r.label, usPerCall: s };
+  });
+  return { rungs: table, comparisons };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      ms: { type: 'string', default: '3000' },
+      rounds: { type: 'string', default: '7' },
+      'slice-ms': { type: 'string', default: '150' },
+      out: { type: 'string' },
+      label: { type: 'string', default: 'current' },
+      baseline: { type: 'string' },
+    },
+  });
+  const outDir = values.out ?? join(ROOT, 'bench/results');
+  mkdirSync(outDir, { recursive: true });
+  const { rungs, comparisons } = await ladder(
+    Number(values.rounds),
+    Number(values['slice-ms']),
+    values.baseline,
+  );
+  const profiles: Record<string, { fn: string; usPerCall: number; share: number }[]> = {};
+  for (const which of ['encrypt', 'decrypt'] as const) {
+    const { calls, profile } = await profiledLoop(which, Number(values.ms));
+    profiles[which] = aggregate(profile, calls);
+  }
+  const label = values.label!;
+  const json = {
+    label,
+    baseline: values.baseline,
+    createdAt: new Date().toISOString(),
+    node: process.versions.node,
+    rungs,
+    comparisons,
+    profiles,
+  };
+  writeFileSync(join(outDir, `profile-${label}.json`), `${JSON.stringify(json, null, 1)}\n`);
+  const lines = [
+    `Per-call cost at 1 KiB (${label}), ${json.createdAt}, Node ${json.node}. Ladder: µs of CPU time per call, median of ${values.rounds} interleaved rounds [spread].`,
+    '',
+    '| rung | µs/call |',
+    '|---|---|',
+    ...rungs.map(
+      (r) =>
+        `| ${r.label} | ${r.usPerCall.median.toFixed(2)} [${r.usPerCall.min.toFixed(2)}-${r.usPerCall.max.toFixed(2)}] |`,
+    ),
+    '',
+    'Ratios of calls per CPU second in the same rounds, medians of per-round ratios [spread]:',
+    '',
+    '| comparison | ratio |',
+    '|---|---|',
+    ...comparisons.map(
+      (c) =>
+        `| ${c.label} | ${c.ratio.median.toFixed(2)}x [${c.ratio.min.toFixed(2)}-${c.ratio.max.toFixed(2)}] |`,
+    ),
+  ];
+  for (const [which, rows] of Object.entries(profiles)) {
+    lines.push('', `CPU profile, facade ${which} loop: self time by function (top 18), µs per call`, '');
+    lines.push('| function | µs/call | share |', '|---|---|---|');
+    for (const r of rows)
+      lines.push(`| \`${r.fn}\` | ${r.usPerCall.toFixed(3)} | ${(r.share * 100).toFixed(1)}% |`);
+  }
+  writeFileSync(join(outDir, `profile-${label}.md`), `${lines.join('\n')}\n`);
+  console.log(lines.join('\n'));
+}
+
+await main();

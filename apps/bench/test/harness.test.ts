@@ -1,0 +1,86 @@
+/**
+ * Smoke test of the benchmark harness: one tiny quick run (1 KiB only, one round of a few ms) must produce a
+ * complete result: every candidate of the symmetric group present with one positive rate per round (the
+ * Python ones when python3 with `cryptography` is installed, else reported absent), the extras filled in, a
+ * Markdown report and an SVG chart. It never looks at how fast anything was.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BenchResults } from '../src/results.js';
+import { SYMMETRIC_CANDIDATE_IDS } from '../src/suites/symmetric.js';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const out = mkdtempSync(join(tmpdir(), 'mesh-bench-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+const hasPythonCryptography =
+  spawnSync('python3', ['-c', 'import cryptography'], { stdio: 'ignore' }).status === 0;
+const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+
+describe('pnpm bench --quick (tiny budget)', () => {
+  const run = spawnSync(
+    process.execPath,
+    [
+      MAIN,
+      '--quick',
+      '--out',
+      out,
+      '--sizes',
+      '1024',
+      '--rounds',
+      '1',
+      '--slice-ms',
+      '3',
+      '--stream-mib',
+      '4',
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+
+  it('exits 0 and writes latest.json, latest.md and ratios.svg', () => {
+    expect(run.stderr).not.toMatch(/Error:/);
+    expect(run.status).toBe(0);
+    expect(readFileSync(join(out, 'latest.md'), 'utf8')).toContain('### Targets');
+    const svg = readFileSync(join(out, 'ratios.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('facade / raw node:crypto (encrypt)');
+  });
+
+  it('has every candidate, one positive rate per round, and the extras', () => {
+    const r = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResults;
+    expect(r.schema).toBe(1);
+    expect(r.plan).toMatchObject({ sizes: [1024], rounds: 1 });
+    expect(r.versions.node).toBe(process.versions.node);
+    const at = r.symmetric['1024']!;
+    for (const id of SYMMETRIC_CANDIDATE_IDS) {
+      const expected = id.startsWith('python-')
+        ? hasPythonCryptography
+        : id.startsWith('openssl-')
+          ? hasOpenssl
+          : true;
+      if (!expected) {
+        expect(at[id], id).toBeUndefined();
+        continue;
+      }
+      expect(at[id], id).toHaveLength(1);
+      expect(at[id]![0], id).toBeGreaterThan(0);
+    }
+    if (!hasPythonCryptography) expect(r.absent['Python cryptography']).toBeDefined();
+    expect(r.compression.map((c) => c.payload)).toEqual([
+      'JSON 1 KiB',
+      'JSON 64 KiB',
+      'JSON 1 MiB',
+      'random 1 MiB',
+    ]);
+    expect(Object.keys(r.metrics).sort()).toEqual(
+      ['default', 'noop', 'prometheus'].flatMap((c) => [`${c}:decrypt`, `${c}:encrypt`]).sort(),
+    );
+    expect(r.streaming?.totalBytes).toBe(4 * 1024 * 1024);
+    expect(r.kdf?.pbkdf2Seconds.length).toBeGreaterThan(0);
+    expect(Object.keys(r.rsa?.oaep ?? {})).toEqual(['2048:encrypt', '2048:decrypt']);
+  });
+});
