@@ -63,6 +63,16 @@ function addIo(command: Command, what = 'data'): Command {
     .option('--out <FILE>', 'write to FILE, atomically (default: stdout)');
 }
 
+/** The keyring commands: a keyring file or the keyring on etcd (exactly one, checked by the command). */
+function addKeyringStore(command: Command): Command {
+  return addKek(
+    command
+      .option('--keyring <PATH>', 'keyring file (FileKeyStore)')
+      .option('--etcd <URL>', 'the keyring on etcd at URL (comma-separated for several members)')
+      .option('--prefix <P>', 'etcd key prefix (default mesh/; with --etcd)'),
+  );
+}
+
 function addKeyring(command: Command): Command {
   return addKek(command.requiredOption('--keyring <PATH>', 'keyring file (FileKeyStore)'));
 }
@@ -99,25 +109,38 @@ export function buildProgram(): Command {
   asGroup(program, 'meshcrypt');
 
   // ---- keyring ------------------------------------------------------------------------------------------
-  const keyring = program.command('keyring').description('create, rotate and describe a keyring file');
+  const keyring = program
+    .command('keyring')
+    .description('create, rotate and describe a keyring (a file, or on etcd)');
   asGroup(keyring, 'meshcrypt keyring');
-  addKeyring(keyring.command('init').description('create a keyring with one primary key per algorithm'))
+  addKeyringStore(keyring.command('init').description('create a keyring with one primary key per algorithm'))
     .option('--json', 'print JSON')
     .action(lazy(keyringCommands, 'keyringInit'));
-  addKeyring(
+  addKeyringStore(
     keyring.command('rotate').description('make a new primary key (all algorithms unless one is named)'),
   )
     .addOption(
       new Option('--algorithm <ALG>', 'rotate only this algorithm').choices(['aes-256-gcm', 'fernet']),
     )
+    .option(
+      '--timeout <SECONDS>',
+      'with --etcd: how long to wait for the fleet to ack and promote (default 60)',
+      integer('--timeout', 1, 86_400),
+    )
     .option('--json', 'print JSON')
     .action(lazy(keyringCommands, 'keyringRotate'));
-  addKeyring(
+  addKeyringStore(
     keyring.command('list').description('list keys: id, algorithm, state, age, uses (never material)'),
   )
     .option('--json', 'print JSON')
     .action(lazy(keyringCommands, 'keyringList'));
-  addKeyring(keyring.command('status').description('the store, version, KEK kind, primaries, keys per state'))
+  addKeyringStore(
+    keyring
+      .command('status')
+      .description(
+        'the store, version, KEK kind, primaries, keys per state; on etcd the live nodes and their acks',
+      ),
+  )
     .option('--json', 'print JSON')
     .action(lazy(keyringCommands, 'keyringStatus'));
 

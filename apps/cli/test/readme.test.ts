@@ -3,11 +3,13 @@
  * `tested-by=test/readme.test.ts`, so the release tests do not run them a second time). The Install
  * block runs at the repository root; the Examples blocks run in order, in one bash session (`--norc -e`,
  * `pipefail`), in an empty directory with `meshcrypt` on PATH. The test also checks that every command has an
- * example and that the examples printed what they are about.
+ * example and that the examples printed what they are about. The "Examples on etcd" block runs the same way
+ * against an etcd this test starts (free loopback port, temporary data dir, stopped by its pid), given as `ETCD`.
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EtcdProcess } from './etcd-process.js';
 import { APP, BIN, REPO, runCommand, tempDir } from './helpers.js';
 
 const README = readFileSync(join(APP, 'README.md'), 'utf8');
@@ -71,12 +73,43 @@ describe('README.md', () => {
     expect(r.out.trim().split('\n').at(-1)).toBe(version);
   });
 
-  it('every example runs as written, in order', async () => {
-    const bin = join(tmp.dir, 'bin');
-    const work = join(tmp.dir, 'work');
+  /** A directory with `meshcrypt` on PATH and an empty working directory. */
+  async function sandbox(name: string): Promise<{ bin: string; work: string }> {
+    const bin = join(tmp.dir, name, 'bin');
+    const work = join(tmp.dir, name, 'work');
     await runCommand('mkdir', ['-p', bin, work]);
     writeFileSync(join(bin, 'meshcrypt'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
     chmodSync(join(bin, 'meshcrypt'), 0o755);
+    return { bin, work };
+  }
+
+  it('the etcd examples run as written against a test-started etcd', async () => {
+    const [block, ...rest] = shBlocks('Examples on etcd');
+    expect(rest).toEqual([]);
+    for (const command of ['keyring init', 'keyring rotate', 'keyring list', 'keyring status']) {
+      expect(block, command).toMatch(new RegExp(`meshcrypt ${command} --etcd "\\$ETCD"`));
+    }
+    const etcd = await EtcdProcess.start();
+    try {
+      const { bin, work } = await sandbox('etcd');
+      const r = await runCommand('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', block!], {
+        cwd: work,
+        env: { PATH: `${bin}:${process.env.PATH}`, ETCD: etcd.endpoint },
+      });
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(r.out).toMatch(new RegExp(`^created\\s+${etcd.endpoint} demo/keyrings/default$`, 'm'));
+      expect(r.out).toMatch(/^ID\s+ALGORITHM\s+STATE\s+AGE\s+USES$/m);
+      expect(r.out).toMatch(/^aes-256-gcm primary\s+\d+ \(was \d+\)$/m); // rotate
+      expect(r.out).toMatch(/^store\s+etcd /m);
+      expect(r.out).toMatch(/^version\s+3$/m); // init 1, staged 2, promoted 3
+      expect(r.out).toMatch(/^live nodes\s+0$/m); // the CLI left the fleet when rotate finished
+    } finally {
+      await etcd.stop();
+    }
+  });
+
+  it('every example runs as written, in order', async () => {
+    const { bin, work } = await sandbox('file');
     const script = shBlocks('Examples').join('\n');
     const r = await runCommand('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script], {
       cwd: work,

@@ -41,7 +41,7 @@ export type {
   NodeRegistrationEvents,
   NodeRegistrationOptions,
 } from './node-registration.js';
-export { NodeRegistration } from './node-registration.js';
+export { listFleetNodes, NodeRegistration } from './node-registration.js';
 export type {
   CoordinatorHealth,
   FleetMetric,

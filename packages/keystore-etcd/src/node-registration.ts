@@ -319,6 +319,25 @@ export class NodeRegistration extends Emitter<NodeRegistrationEvents> {
   }
 }
 
+/**
+ * The fleet's live nodes and the keyring version each has acked, read from etcd in one linearizable range
+ * request, without registering the caller (for operator tools such as `meshcrypt keyring status`). A node
+ * whose lease expired is not in the result; a value under `<prefix>nodes/` that is not a registration is
+ * skipped.
+ *
+ * @example
+ * ```ts
+ * const store = new EtcdKeyStore({ endpoints: 'http://127.0.0.1:2379' });
+ * const { nodes } = await listFleetNodes(store);
+ * for (const n of nodes) console.log(n.nodeId, n.acks.default);
+ * ```
+ *
+ * @throws {KeyStoreError} `ERR_KEYSTORE_UNAVAILABLE` when etcd cannot be reached within the store's call timeout.
+ */
+export function listFleetNodes(store: EtcdKeyStore): Promise<LiveSet> {
+  return readLiveSet(store);
+}
+
 /** Reads every registration under `prefix` in one range request. */
 export async function readLiveSet(store: EtcdKeyStore): Promise<LiveSet> {
   const from = nodesPrefix(store.prefix);

@@ -221,9 +221,33 @@ export class RotationCoordinator extends Emitter<RotationCoordinatorEvents> {
   /**
    * Asks the leader to rotate (every algorithm, or `algorithm`). Returns once the request is stored; the
    * rotation itself follows the usual stage/ack/promote path (watch the keyring's `rotated` events).
+   * `options.primaryKeyId` (with `algorithm`): rotate only if that key is still the primary when the leader
+   * takes the request, so a request that waited behind a rotation already giving a new primary is dropped.
+   *
+   * @throws {KeyStoreError} `ERR_CONFIG_INVALID` for `primaryKeyId` without `algorithm`.
    */
-  async requestRotation(algorithm?: KeyAlgorithm): Promise<void> {
-    await this.#request({ ...(algorithm && { algorithm }), trigger: 'manual' });
+  async requestRotation(algorithm?: KeyAlgorithm, options: { primaryKeyId?: number } = {}): Promise<void> {
+    if (options.primaryKeyId !== undefined && algorithm === undefined) {
+      throw new KeyStoreError('ERR_CONFIG_INVALID', 'requestRotation: primaryKeyId needs an algorithm');
+    }
+    await this.#request({
+      ...(algorithm && { algorithm }),
+      ...(options.primaryKeyId !== undefined && { primaryKeyId: options.primaryKeyId }),
+      trigger: 'manual',
+    });
+  }
+
+  /**
+   * Withdraws this node's rotation request if the leader has not taken it yet (a request already taken goes
+   * on through stage/ack/promote). For a caller that stops waiting, e.g. `meshcrypt keyring rotate` once the
+   * new primary is in, or when it gives up: otherwise a request still queued behind a rotation in progress
+   * would start another rotation after that one.
+   */
+  async withdrawRotationRequest(): Promise<void> {
+    const key = `${requestsPrefix(this.#store.prefix, this.keyring)}${this.nodeId}`;
+    await this.#store.call(`delete of ${key}`, () =>
+      this.#store.client.kv.deleteRange({ key: Buffer.from(key) }),
+    );
   }
 
   /** Leaves the election and the live set; does not close the key manager or the store. */

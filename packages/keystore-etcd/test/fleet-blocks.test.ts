@@ -1,7 +1,13 @@
 import { KeyManager, WriteConditionFailedError } from '@mesh/keys';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdKeyStore, LeaderElection, type Leadership, NodeRegistration } from '../src/index.js';
+import {
+  EtcdKeyStore,
+  LeaderElection,
+  type Leadership,
+  listFleetNodes,
+  NodeRegistration,
+} from '../src/index.js';
 import { EtcdProcess } from './helpers/etcd-process.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { eventually, kek, newName } from './helpers/util.js';
@@ -48,6 +54,29 @@ describe('NodeRegistration', () => {
     await a.close();
     expect((await b.liveNodes()).nodes.map((n) => n.nodeId)).toEqual(['b']);
     await b.close();
+  });
+
+  it('listFleetNodes reads the live set and acks without registering the caller; skips foreign values', async () => {
+    const prefix = `${newName()}/`;
+    const reader = store(etcd.endpoint, prefix);
+    expect((await listFleetNodes(reader)).nodes).toEqual([]);
+    const a = await NodeRegistration.start({
+      store: store(etcd.endpoint, prefix),
+      nodeId: 'a',
+      ttlSeconds: 3,
+      acks: { default: 3 },
+    });
+    const c = new Etcd3({ hosts: etcd.endpoint });
+    await c.put(`${prefix}nodes/not-json`).value('{oops');
+    const live = await listFleetNodes(reader);
+    expect(live.nodes.map((n) => [n.nodeId, n.acks, n.lease])).toEqual([['a', { default: 3 }, a.leaseId]]);
+    expect(BigInt(live.revision)).toBeGreaterThan(0n);
+    // The reader left no registration of its own: only the foreign value and a's key are there.
+    const keys = (await c.getAll().prefix(`${prefix}nodes/`).keys()).sort();
+    expect(keys).toEqual([`${prefix}nodes/a`, `${prefix}nodes/not-json`]);
+    await a.close();
+    expect((await listFleetNodes(reader)).nodes).toEqual([]);
+    c.close();
   });
 
   it('cut off: degraded after 0.8x TTL (before etcd3 reports the lease lost), out of the live set after the TTL, back after healing', async () => {

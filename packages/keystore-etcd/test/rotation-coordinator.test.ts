@@ -36,6 +36,60 @@ async function node(prefix: string, key: Uint8Array, nodeId: string, extra: Reco
 }
 
 describe('RotationCoordinator', () => {
+  it('requestRotation with primaryKeyId: dropped when that key is no longer the primary', async () => {
+    const prefix = `${newName()}/`;
+    const a = await node(prefix, kek(), 'a');
+    await eventually(() => a.coordinator.isLeader);
+    const staged: number[] = [];
+    a.coordinator.on('staged', (e) => staged.push(e.keyId));
+    const primary = a.keys.keys().find((k) => k.algorithm === 'aes-256-gcm' && k.state === 'primary')!.id;
+    await expect(a.coordinator.requestRotation(undefined, { primaryKeyId: primary })).rejects.toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+    });
+    await a.coordinator.requestRotation('aes-256-gcm', { primaryKeyId: primary + 1 }); // stale
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(staged).toEqual([]);
+    await a.coordinator.requestRotation('aes-256-gcm', { primaryKeyId: primary });
+    await eventually(
+      () => a.keys.keys().find((k) => k.algorithm === 'aes-256-gcm' && k.state === 'primary')!.id !== primary,
+    );
+    expect(staged).toHaveLength(1);
+  });
+
+  it('withdrawRotationRequest: a request queued behind a rotation in progress starts no second rotation', async () => {
+    const prefix = `${newName()}/`;
+    const key = kek();
+    const a = await node(prefix, key, 'a', { ackTimeoutMs: 300 });
+    await eventually(() => a.coordinator.isLeader);
+    const b = await node(prefix, key, 'b');
+    const lagStore = new EtcdKeyStore({ endpoints: etcd.endpoint, prefix, callTimeoutMs: 2_000 });
+    const lagger = await NodeRegistration.start({
+      store: lagStore,
+      nodeId: 'lagger',
+      ttlSeconds: 2,
+      acks: { default: 1 },
+    });
+    const staged: number[] = [];
+    a.coordinator.on('staged', (e) => staged.push(e.keyId));
+    const promoted: number[] = [];
+    a.coordinator.on('promoted', (e) => promoted.push(e.keyId));
+    await b.coordinator.requestRotation('aes-256-gcm');
+    await eventually(() => staged.length === 1);
+    // A second request while the first rotation waits for the lagger, then withdrawn.
+    await b.coordinator.requestRotation('aes-256-gcm');
+    const requestKey = `${prefix}rotation-requests/default/b`;
+    expect(await b.store.client.get(requestKey).string()).not.toBeNull();
+    await b.coordinator.withdrawRotationRequest();
+    expect(await b.store.client.get(requestKey).string()).toBeNull();
+    await lagger.close();
+    await lagStore.close();
+    await eventually(() => promoted.includes(staged[0]!));
+    // Past the leader's next maintenance rounds (1 s each): nothing else was staged.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(staged).toHaveLength(1);
+    expect(a.keys.keys().filter((k) => k.state === 'staged')).toEqual([]);
+  });
+
   it('a stage not every live node acks stays staged and reports the lagging node; promotes once it leaves', async () => {
     const prefix = `${newName()}/`;
     const key = kek();

@@ -5,42 +5,28 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import type { KeyAlgorithm, KeyInfo } from '@mesh/keys';
+import type { KeyAlgorithm } from '@mesh/keys';
 import { usage } from '../errors.js';
+import { ALGORITHMS, keyView, primaries } from '../key-view.js';
 import { KEYRING_NAME, type KekOptions, kekFrom, type OpenKeyring, openKeyring } from '../keyring-source.js';
 import { formatAge, isoTime, printFields, printJson, printTable } from '../print.js';
+import * as onEtcd from './keyring-etcd.js';
 
 /** Options shared by the keyring commands. */
 export interface KeyringOptions extends KekOptions {
-  keyring: string;
+  keyring?: string;
+  etcd?: string;
+  prefix?: string;
   json?: boolean;
 }
 
-const ALGORITHMS: readonly KeyAlgorithm[] = ['aes-256-gcm', 'fernet'];
-
-/** A key as the CLI shows it: no material, `uses` = uses reserved in the store by every process. */
-function keyView(key: KeyInfo, now: number) {
-  return {
-    id: key.id,
-    algorithm: key.algorithm,
-    state: key.state,
-    createdAt: isoTime(key.createdAt),
-    ageSeconds: Math.floor((now - key.createdAt) / 1000),
-    ...(key.promotedAt === undefined ? {} : { promotedAt: isoTime(key.promotedAt) }),
-    ...(key.demotedAt === undefined ? {} : { demotedAt: isoTime(key.demotedAt) }),
-    ...(key.retiredAt === undefined ? {} : { retiredAt: isoTime(key.retiredAt) }),
-    createdInVersion: key.createdInVersion,
-    uses: key.reservedEncryptions,
-    ...(key.imported ? { imported: true } : {}),
-  };
-}
-
-function primaries(keyring: OpenKeyring): Array<{ algorithm: KeyAlgorithm; id: number | undefined }> {
-  const keys = keyring.keys.keys();
-  return ALGORITHMS.map((algorithm) => ({
-    algorithm,
-    id: keys.find((k) => k.algorithm === algorithm && k.state === 'primary')?.id,
-  })).filter((p) => p.id !== undefined);
+/** Exactly one store: `--keyring PATH` or `--etcd URL` (`--prefix` only with `--etcd`). */
+function storeOf(options: KeyringOptions): 'file' | 'etcd' {
+  if ((options.keyring === undefined) === (options.etcd === undefined)) {
+    throw usage('name the keyring with exactly one of --keyring PATH, --etcd URL');
+  }
+  if (options.prefix !== undefined && options.etcd === undefined) throw usage('--prefix needs --etcd URL');
+  return options.etcd === undefined ? 'file' : 'etcd';
 }
 
 async function withKeyring<T>(
@@ -48,7 +34,7 @@ async function withKeyring<T>(
   create: boolean,
   run: (k: OpenKeyring) => Promise<T>,
 ): Promise<T> {
-  const keyring = await openKeyring(options.keyring, await kekFrom(options), create);
+  const keyring = await openKeyring(options.keyring!, await kekFrom(options), create);
   try {
     return await run(keyring);
   } finally {
@@ -58,8 +44,9 @@ async function withKeyring<T>(
 
 /** `keyring init`: creates the keyring file with one primary key per algorithm. */
 export async function keyringInit(options: KeyringOptions): Promise<void> {
+  if (storeOf(options) === 'etcd') return onEtcd.keyringInit(options);
   await withKeyring(options, true, async (keyring) => {
-    const result = { path: keyring.path, version: keyring.keys.version, primaries: primaries(keyring) };
+    const result = { path: keyring.path, version: keyring.keys.version, primaries: primaries(keyring.keys) };
     if (options.json) return printJson(result);
     printFields([
       ['created', keyring.path],
@@ -70,18 +57,22 @@ export async function keyringInit(options: KeyringOptions): Promise<void> {
 }
 
 /** `keyring rotate [--algorithm A]`: a new primary (every algorithm in one version when none is named). */
-export async function keyringRotate(options: KeyringOptions & { algorithm?: string }): Promise<void> {
+export async function keyringRotate(
+  options: KeyringOptions & { algorithm?: string; timeout?: number },
+): Promise<void> {
   const algorithm = options.algorithm;
   if (algorithm !== undefined && !ALGORITHMS.includes(algorithm as KeyAlgorithm)) {
     throw usage(`--algorithm must be one of ${ALGORITHMS.join(', ')}`);
   }
+  if (storeOf(options) === 'etcd') return onEtcd.keyringRotate(options);
+  if (options.timeout !== undefined) throw usage('--timeout needs --etcd URL');
   await withKeyring(options, false, async (keyring) => {
-    const before = new Map(primaries(keyring).map((p) => [p.algorithm, p.id]));
+    const before = new Map(primaries(keyring.keys).map((p) => [p.algorithm, p.id]));
     await keyring.keys.rotate({
       ...(algorithm === undefined ? {} : { algorithm: algorithm as KeyAlgorithm }),
       trigger: 'manual',
     });
-    const rotated = primaries(keyring)
+    const rotated = primaries(keyring.keys)
       .filter((p) => before.get(p.algorithm) !== p.id)
       .map((p) => ({ algorithm: p.algorithm, id: p.id, previousId: before.get(p.algorithm) }));
     const result = { path: keyring.path, version: keyring.keys.version, rotated };
@@ -96,6 +87,7 @@ export async function keyringRotate(options: KeyringOptions & { algorithm?: stri
 
 /** `keyring list`: every key with id, algorithm, state, age and uses. */
 export async function keyringList(options: KeyringOptions): Promise<void> {
+  if (storeOf(options) === 'etcd') return onEtcd.keyringList(options);
   await withKeyring(options, false, async (keyring) => {
     const now = Date.now();
     const keys = keyring.keys.keys().map((k) => keyView(k, now));
@@ -115,6 +107,7 @@ export async function keyringList(options: KeyringOptions): Promise<void> {
 
 /** `keyring status`: the store, its version and KEK kind, the primaries and how many keys per state. */
 export async function keyringStatus(options: KeyringOptions): Promise<void> {
+  if (storeOf(options) === 'etcd') return onEtcd.keyringStatus(options);
   await withKeyring(options, false, async (keyring) => {
     const now = Date.now();
     const keys = keyring.keys.keys();
@@ -129,7 +122,7 @@ export async function keyringStatus(options: KeyringOptions): Promise<void> {
       version: keyring.keys.version,
       updatedAt: isoTime(keyring.stored?.updatedAt),
       kek: kek?.type === 'passphrase' ? { type: 'passphrase', iterations: kek.iterations } : { type: 'raw' },
-      primaries: primaries(keyring).map((p) => {
+      primaries: primaries(keyring.keys).map((p) => {
         const key = keys.find((k) => k.id === p.id)!;
         return {
           algorithm: p.algorithm,
