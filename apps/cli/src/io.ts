@@ -44,7 +44,22 @@ export async function openInput(path: string | undefined): Promise<Input> {
     throw fileError(path, Object.assign(new Error('is a directory'), { code: 'EISDIR' }), 'input file');
   }
   const stream = handle.createReadStream({ highWaterMark: 256 * 1024 });
+  openInputs.add(stream);
+  stream.once('close', () => openInputs.delete(stream));
   return { stream, size: stat.isFile() ? stat.size : undefined, name: path };
+}
+
+/** Input files opened by {@link openInput} whose streams have not closed yet. */
+const openInputs = new Set<{ destroy(): void }>();
+
+/**
+ * Closes every input file still open. A command that fails before it has read its input to the end (a wrong
+ * KEK, a damaged header) would otherwise leave the file handle to the garbage collector, and Node then
+ * prints a warning on stderr: a second line after the one error line the CLI promises.
+ */
+export function closeOpenInputs(): void {
+  for (const stream of openInputs) stream.destroy();
+  openInputs.clear();
 }
 
 /** Reads a whole input of at most `max` bytes (else `ERR_INPUT_TOO_LARGE`) into one owned array. */

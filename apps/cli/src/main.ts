@@ -8,7 +8,7 @@
  */
 import { CommanderError } from 'commander';
 import { describeFailure, EXIT } from './errors.js';
-import { removePendingOutputs } from './io.js';
+import { closeOpenInputs, removePendingOutputs } from './io.js';
 import { buildProgram } from './program.js';
 
 function report(code: string, message: string): void {
@@ -16,6 +16,7 @@ function report(code: string, message: string): void {
 }
 
 function fatal(error: unknown): never {
+  closeOpenInputs();
   removePendingOutputs();
   const failure = describeFailure(error);
   report(failure.code, failure.message);
@@ -35,10 +36,13 @@ export async function run(argv: readonly string[]): Promise<number> {
       report('ERR_USAGE', error.message.replace(/^error: /, ''));
       return EXIT.USAGE;
     }
+    closeOpenInputs();
     removePendingOutputs();
     const failure = describeFailure(error);
     report(failure.code, failure.message);
     return failure.exitCode;
+  } finally {
+    closeOpenInputs();
   }
 }
 
