@@ -224,6 +224,11 @@ describe('EtcdKeyStore', () => {
       const name = newName();
       const keys = await KeyManager.open({ store: s, kek: { key: kek() }, name });
       await keys.acquireEncryptionKey(); // takes a usage lease while etcd is up
+      // The lease write comes back through the watch, and a load right after a pushed change answers from
+      // that event without a round trip. Let the push arrive and consume it, so the load below must ask etcd.
+      await eventually(async () => (await s.load(name))?.version === keys.version);
+      await new Promise((r) => setTimeout(r, 200));
+      await s.load(name);
       own.freeze();
       const err = await s.load(name).catch((e) => e);
       expect(err).toBeInstanceOf(KeyStoreError);
