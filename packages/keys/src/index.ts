@@ -22,6 +22,8 @@ export {
 } from './errors.js';
 export type { BackupServedEvent, FileKeyStoreOptions } from './file-key-store.js';
 export { FileKeyStore, KEYSTORE_FILE_FORMAT } from './file-key-store.js';
+export { KeyManager } from './key-manager.js';
+export { KEYRING_FORMAT, parseStoredKeyring } from './keyring.js';
 export type {
   AppliedEvent,
   KeyManagerOptions,
@@ -35,9 +37,7 @@ export type {
   RotationFailedEvent,
   StagedEvent,
   WriteOptions,
-} from './key-manager.js';
-export { KeyManager } from './key-manager.js';
-export { KEYRING_FORMAT, parseStoredKeyring } from './keyring.js';
+} from './manager-types.js';
 export { MemoryKeyStore } from './memory-key-store.js';
 export type {
   DerivedPasswordKey,

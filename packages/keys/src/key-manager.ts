@@ -64,21 +64,6 @@ import {
 import { rollbackReason } from './rollback.js';
 import { addKey, applyRetention, promoteKey } from './transitions.js';
 
-export type {
-  AppliedEvent,
-  KeyManagerOptions,
-  KeyManagerStats,
-  LeaseFallbackEvent,
-  PromotedEvent,
-  RetiredEvent,
-  RollbackRefusedEvent,
-  RotatedEvent,
-  RotationDueEvent,
-  RotationFailedEvent,
-  StagedEvent,
-  WriteOptions,
-} from './manager-types.js';
-
 import {
   type ActiveKey,
   isUsageLimited,
