@@ -331,7 +331,13 @@ export class KeyManager {
    */
   tryAcquireEncryptionKey(algorithm: KeyAlgorithm = 'aes-256-gcm'): ActiveKey | undefined {
     this.#checkUsable(algorithm);
-    return this.#useWithoutWaiting(algorithm, this.#clock());
+    // The clock matters here only for an interval policy or a retention deadline (maintenance); without
+    // either, nothing can be due at any time, so the per-message clock read is skipped.
+    const now =
+      this.#policy.intervalMs === undefined && this.#nextMaintenanceAt === Number.POSITIVE_INFINITY
+        ? 0
+        : this.#clock();
+    return this.#useWithoutWaiting(algorithm, now);
   }
 
   /**

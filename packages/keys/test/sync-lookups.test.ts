@@ -84,6 +84,21 @@ describe('tryAcquireEncryptionKey', () => {
     expect(due).toEqual([{ algorithm: 'aes-256-gcm', trigger: 'interval', keyId: first.id }]);
   });
 
+  it('starts retention once a deadline passed, like acquireEncryptionKey', async () => {
+    const { m, clock } = await open({ rotation: { retention: '1h' } });
+    const retired: number[] = [];
+    m.on('retired', (e) => retired.push(e.keyId));
+    const old = primary(m).id;
+    await m.rotate();
+    await m.acquireEncryptionKey(); // a lease on the new primary
+    expect(m.tryAcquireEncryptionKey()).toBeDefined();
+    clock.advance(HOUR);
+    expect(m.tryAcquireEncryptionKey()).toBeDefined(); // still serves, and schedules the retention write
+    await new Promise((r) => setTimeout(r, 20));
+    expect(retired).toEqual([old]);
+    expect(info(m, old).state).toBe('retired');
+  });
+
   it('refuses like acquireEncryptionKey: unknown algorithm, closed manager', async () => {
     const { m } = await open();
     expect(() => m.tryAcquireEncryptionKey('fernet')).toThrow(

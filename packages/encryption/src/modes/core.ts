@@ -159,11 +159,24 @@ export class FacadeCore {
    * envelopes sealed by others under the same keyring; a key of another algorithm is `ERR_KEY_NOT_FOUND`.
    */
   async decryptionKey(id: number, cipher: EnvelopeCipher): Promise<ActiveKey> {
-    const key = await this.keys.getDecryptionKey(id);
+    return this.#ofCipher(await this.keys.getDecryptionKey(id), cipher);
+  }
+
+  /**
+   * {@link decryptionKey} without waiting, for the hot path: the key when the keyring in memory holds it (its
+   * state judged now: a retired key is `ERR_KEY_STATE` at once), `undefined` when only a store re-read could
+   * find it (then the caller awaits {@link decryptionKey}).
+   */
+  decryptionKeyIfHeld(id: number, cipher: EnvelopeCipher): ActiveKey | undefined {
+    const key = this.keys.cachedDecryptionKey(id);
+    return key === undefined ? undefined : this.#ofCipher(key, cipher);
+  }
+
+  #ofCipher(key: ActiveKey, cipher: EnvelopeCipher): ActiveKey {
     if (key.algorithm !== cipher) {
       throw new EncryptionError(
         'ERR_KEY_NOT_FOUND',
-        `no key ${id} for ${cipher} in keyring '${this.config.keyring}'`,
+        `no key ${key.id} for ${cipher} in keyring '${this.config.keyring}'`,
       );
     }
     return key;
