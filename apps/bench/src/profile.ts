@@ -43,8 +43,9 @@ const CONTEXT_FREE_HEADER = Uint8Array.of(1, 1, 0, 0, 0, 0, 1);
 async function profiledLoop(
   which: 'encrypt' | 'decrypt',
   ms: number,
+  build: Build,
 ): Promise<{ calls: number; profile: string }> {
-  const enc = await createEncryption({ compression: false, metrics: new NoopCollector() });
+  const enc = await build.createEncryption({ compression: false, metrics: new build.NoopCollector() });
   const data = new Uint8Array(Buffer.from(payloadText(SIZE)));
   const sealed = await enc.encrypt(data);
   const loop = async (until: number) => {
@@ -75,36 +76,105 @@ async function profiledLoop(
   return { calls, profile: JSON.stringify(profile) };
 }
 
+/** What the profiled loops need of a build of this repository: this one, or the `--baseline` one. */
+interface Build {
+  readonly createEncryption: typeof createEncryption;
+  readonly NoopCollector: typeof NoopCollector;
+}
+
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
 
-/** Self time per function (µs per call), from a V8 CPU profile. */
-function aggregate(profileJson: string, calls: number): { fn: string; usPerCall: number; share: number }[] {
+/** One row of a CPU profile's self time: µs per call and share of the samples. */
+interface SelfTime {
+  fn: string;
+  usPerCall: number;
+  share: number;
+}
+
+/**
+ * Where a frame's self time belongs: node:crypto (its JavaScript wrapper and, charged to that wrapper's
+ * frames, the OpenSSL work under it), V8's garbage collector, one of our packages (by its dist path), or the
+ * rest (the loop itself, promise machinery, V8).
+ */
+function categoryOf(functionName: string, url: string): string {
+  if (functionName === '(garbage collector)') return 'garbage collector';
+  if (url.includes('internal/crypto/') || url === 'node:crypto') return 'node:crypto (wrapper + OpenSSL)';
+  const ours = /packages\/([a-z-]+)\/dist\//.exec(url);
+  if (ours) return `@mesh/${ours[1]}`;
+  return 'other (loop, promises, V8)';
+}
+
+/** Self time per function and per category (µs per call), from a V8 CPU profile. */
+function aggregate(profileJson: string, calls: number): { functions: SelfTime[]; categories: SelfTime[] } {
   const p = JSON.parse(profileJson) as {
     nodes: ProfileNode[];
     samples: number[];
     timeDeltas: number[];
   };
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, ProfileNode>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parentOf.set(c, n);
+  // A native frame (no url: node:crypto's C++ bindings such as `initiv`, `update`, `final`) belongs where its
+  // nearest JavaScript caller does.
+  const categoryOfNode = (node: ProfileNode): string => {
+    let n: ProfileNode | undefined = node;
+    while (n !== undefined && n.callFrame.url === '' && !n.callFrame.functionName.startsWith('(')) {
+      n = parentOf.get(n.id);
+    }
+    return n === undefined
+      ? 'other (loop, promises, V8)'
+      : categoryOf(n.callFrame.functionName, n.callFrame.url);
+  };
   const self = new Map<string, number>();
+  const byCategory = new Map<string, number>();
   let total = 0;
   for (let i = 0; i < p.samples.length; i++) {
     const node = byId.get(p.samples[i]!)!;
     const dt = p.timeDeltas[i] ?? 0;
     const f = node.callFrame;
-    if (f.functionName === '(idle)') continue;
+    // Idle time, and the inspector handling Profiler.start/stop (`dispatch`), are not the loop's.
+    if (f.functionName === '(idle)' || (f.functionName === 'dispatch' && f.url === '')) continue;
     const file = f.url ? basename(f.url.replace(/^file:\/\//, '')) : '';
     const key = `${f.functionName || '(anonymous)'}${file ? ` ${file}:${f.lineNumber + 1}` : ''}`;
     self.set(key, (self.get(key) ?? 0) + dt);
+    const category = categoryOfNode(node);
+    byCategory.set(category, (byCategory.get(category) ?? 0) + dt);
     total += dt;
   }
-  return [...self.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 18)
-    .map(([fn, us]) => ({ fn, usPerCall: us / calls, share: us / total }));
+  const rows = (m: Map<string, number>, n: number) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([fn, us]) => ({ fn, usPerCall: us / calls, share: us / total }));
+  return { functions: rows(self, 18), categories: rows(byCategory, 12) };
+}
+
+/** node:crypto writing the facade's own envelope: header as AAD, one owned output (see suites/symmetric.ts). */
+function rawEnvelopeEncrypt(key: Buffer, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(7 + 12 + data.length + 16);
+  out.set(CONTEXT_FREE_HEADER, 0);
+  const iv = randomBytes(12);
+  out.set(iv, 7);
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  c.setAAD(CONTEXT_FREE_HEADER);
+  out.set(c.update(data), 19);
+  c.final();
+  out.set(c.getAuthTag(), 19 + data.length);
+  return out;
+}
+
+function rawEnvelopeDecrypt(key: Buffer, envelope: Uint8Array): Uint8Array {
+  const end = envelope.length - 16;
+  const d = createDecipheriv('aes-256-gcm', key, envelope.subarray(7, 19));
+  d.setAuthTag(envelope.subarray(end));
+  d.setAAD(envelope.subarray(0, 7));
+  const out = d.update(envelope.subarray(19, end));
+  d.final();
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 function rawEncrypt(key: Buffer, data: Uint8Array): Buffer {
@@ -113,15 +183,20 @@ function rawEncrypt(key: Buffer, data: Uint8Array): Buffer {
   return Buffer.concat([iv, c.update(data), c.final(), c.getAuthTag()]);
 }
 
-/** The facade of another build of this repository (`--baseline DIR`), to time before and after side by side. */
-async function baselineFacade(dir: string) {
+/** Another build of this repository (`--baseline DIR`), to time and profile before and after side by side. */
+async function loadBuild(dir: string): Promise<Build> {
   const mod = (await import(pathToFileURL(join(dir, 'packages/encryption/dist/index.js')).href)) as {
     createEncryption: typeof createEncryption;
   };
   const metrics = (await import(pathToFileURL(join(dir, 'packages/metrics/dist/index.js')).href)) as {
     NoopCollector: typeof NoopCollector;
   };
-  return mod.createEncryption({ compression: false, metrics: new metrics.NoopCollector() });
+  return { createEncryption: mod.createEncryption, NoopCollector: metrics.NoopCollector };
+}
+
+async function baselineFacade(dir: string) {
+  const build = await loadBuild(dir);
+  return build.createEncryption({ compression: false, metrics: new build.NoopCollector() });
 }
 
 /** Ladder rungs: each adds one layer of the facade's work to the one before. */
@@ -144,6 +219,7 @@ async function ladder(rounds: number, sliceMs: number, baselineDir: string | und
   const sealed = await noop.encrypt(data);
   const sealedProm = await prom.encrypt(data);
   const sealedRaw = rawEncrypt(key, data);
+  const sealedRawEnvelope = rawEnvelopeEncrypt(key, data);
   // The facade's own key, so crypto-core can open the facade's envelope directly.
   const facadeKey = (await noop.keys.acquireEncryptionKey('aes-256-gcm')).material;
   const nonce = randomBytes(12);
@@ -177,7 +253,22 @@ async function ladder(rounds: number, sliceMs: number, baselineDir: string | und
       label: 'createCipheriv only, cached KeyObject',
       op: () => createCipheriv('aes-256-gcm', keyObject, nonce),
     },
+    {
+      id: 'e2a',
+      label: 'createCipheriv + setAAD(7-byte header)',
+      op: () => createCipheriv('aes-256-gcm', key, nonce).setAAD(CONTEXT_FREE_HEADER),
+    },
+    {
+      id: 'e2o',
+      label: `new Uint8Array(${7 + 12 + SIZE + 16}) (one owned envelope)`,
+      op: () => new Uint8Array(7 + 12 + SIZE + 16),
+    },
     { id: 'e3', label: 'raw node:crypto encrypt (Buffer.concat)', op: () => rawEncrypt(key, data) },
+    {
+      id: 'e3e',
+      label: "raw node:crypto encrypt, the facade's envelope (header as AAD, owned output)",
+      op: () => rawEnvelopeEncrypt(key, data),
+    },
     {
       id: 'e4',
       label: 'crypto-core aesGcmEncryptInto, envelope in one allocation, AAD = header',
@@ -187,6 +278,11 @@ async function ladder(rounds: number, sliceMs: number, baselineDir: string | und
       id: 'e5',
       label: 'keys.acquireEncryptionKey (await)',
       op: () => keys.acquireEncryptionKey('aes-256-gcm'),
+    },
+    {
+      id: 'e5s',
+      label: 'keys.tryAcquireEncryptionKey (synchronous)',
+      op: () => keys.tryAcquireEncryptionKey('aes-256-gcm') ?? keys.acquireEncryptionKey('aes-256-gcm'),
     },
     { id: 'e6', label: 'facade encrypt, NoopCollector', op: () => noop.encrypt(data) },
     { id: 'e7', label: 'facade encrypt, PrometheusCollector', op: () => prom.encrypt(data) },
@@ -208,6 +304,11 @@ async function ladder(rounds: number, sliceMs: number, baselineDir: string | und
       },
     },
     {
+      id: 'd1e',
+      label: "raw node:crypto decrypt, the facade's envelope (header as AAD, plain Uint8Array out)",
+      op: () => rawEnvelopeDecrypt(key, sealedRawEnvelope),
+    },
+    {
       id: 'd2',
       label: 'crypto-core aesGcmDecrypt, AAD = header',
       op: () => aesGcmDecrypt(facadeKey, sealed.subarray(7, 19), sealed.subarray(19), sealed.subarray(0, 7)),
@@ -216,6 +317,11 @@ async function ladder(rounds: number, sliceMs: number, baselineDir: string | und
       id: 'd3',
       label: 'keys.getDecryptionKey (await)',
       op: () => keys.getDecryptionKey(active.id, 'aes-256-gcm'),
+    },
+    {
+      id: 'd3s',
+      label: 'keys.cachedDecryptionKey (synchronous)',
+      op: () => keys.cachedDecryptionKey(active.id, 'aes-256-gcm'),
     },
     { id: 'd4', label: 'facade decrypt, NoopCollector', op: () => noop.decrypt(sealed) },
     { id: 'd5', label: 'facade decrypt, PrometheusCollector', op: () => prom.decrypt(sealedProm) },
@@ -249,7 +355,9 @@ async function ladder(rounds: number, sliceMs: number, baselineDir: string | und
   const comparisons: { label: string; ratio: Summary }[] = [];
   const pairs: [string, string, string][] = [
     ['e6', 'e3', 'facade encrypt / raw node:crypto encrypt (calls per CPU second)'],
+    ['e6', 'e3e', "facade encrypt / raw node:crypto writing the facade's envelope"],
     ['d4', 'd1', 'facade decrypt / raw node:crypto decrypt'],
+    ['d4', 'd1e', "facade decrypt / raw node:crypto reading the facade's envelope"],
     ['e7', 'e6', 'Prometheus / no-op, encrypt'],
     ['d5', 'd4', 'Prometheus / no-op, decrypt'],
   ];
@@ -287,9 +395,16 @@ async function main(): Promise<void> {
     Number(values['slice-ms']),
     values.baseline,
   );
-  const profiles: Record<string, { fn: string; usPerCall: number; share: number }[]> = {};
+  const profiles: Record<string, { functions: SelfTime[]; categories: SelfTime[] }> = {};
+  const current: Build = { createEncryption, NoopCollector };
+  const baseline = values.baseline === undefined ? undefined : await loadBuild(values.baseline);
   for (const which of ['encrypt', 'decrypt'] as const) {
-    const { calls, profile } = await profiledLoop(which, Number(values.ms));
+    // With a baseline, its loop right before ours: both profiles taken under the same load.
+    if (baseline !== undefined) {
+      const { calls, profile } = await profiledLoop(which, Number(values.ms), baseline);
+      profiles[`baseline ${which}`] = aggregate(profile, calls);
+    }
+    const { calls, profile } = await profiledLoop(which, Number(values.ms), current);
     profiles[which] = aggregate(profile, calls);
   }
   const label = values.label!;
@@ -322,10 +437,26 @@ async function main(): Promise<void> {
         `| ${c.label} | ${c.ratio.median.toFixed(2)}x [${c.ratio.min.toFixed(2)}-${c.ratio.max.toFixed(2)}] |`,
     ),
   ];
-  for (const [which, rows] of Object.entries(profiles)) {
+  const categories = [...new Set(Object.values(profiles).flatMap((p) => p.categories.map((c) => c.fn)))];
+  const loops = Object.keys(profiles);
+  lines.push(
+    '',
+    'CPU profile of each loop, self time by where it belongs, µs per call (share of the loop)',
+    '',
+    `| where | ${loops.join(' | ')} |`,
+    `|---|${loops.map(() => '---').join('|')}|`,
+  );
+  for (const c of categories) {
+    const cells = loops.map((l) => {
+      const row = profiles[l]!.categories.find((x) => x.fn === c);
+      return row ? `${row.usPerCall.toFixed(2)} (${(row.share * 100).toFixed(0)}%)` : '-';
+    });
+    lines.push(`| ${c} | ${cells.join(' | ')} |`);
+  }
+  for (const [which, p] of Object.entries(profiles)) {
     lines.push('', `CPU profile, facade ${which} loop: self time by function (top 18), µs per call`, '');
     lines.push('| function | µs/call | share |', '|---|---|---|');
-    for (const r of rows)
+    for (const r of p.functions)
       lines.push(`| \`${r.fn}\` | ${r.usPerCall.toFixed(3)} | ${(r.share * 100).toFixed(1)}% |`);
   }
   writeFileSync(join(outDir, `profile-${label}.md`), `${lines.join('\n')}\n`);
