@@ -5,10 +5,10 @@
  * `payments` keys: on open, and when a running manager reads it.
  */
 import { KeyManager } from '@mesh/keys';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdKeyStore } from '../src/index.js';
-import { EtcdProcess } from './helpers/etcd-process.js';
 import { kek, newName } from './helpers/util.js';
 
 let etcd: EtcdProcess;
