@@ -5,11 +5,13 @@
  * - a ladder: raw node:crypto, then the facade's layers added one at a time (each rung its own candidate in
  *   the same interleaved rounds), so the difference between adjacent rungs is that layer's cost in µs/call;
  * - a V8 CPU profile (node:inspector, 50 µs sampling, started after warm-up) of a loop of facade encrypts and
- *   of decrypts, self time aggregated by function, as µs per call. (`perf` with `--perf-basic-prof` would split native time better,
- *   but hardware counters are not available on this virtual machine; the ladder covers what `--cpu-prof`
- *   charges to the wrong frame.)
+ *   of decrypts (and, with `--baseline`, of the other build's), taken in interleaved segments, self time
+ *   aggregated by function and by layer (node:crypto, each of our packages, the garbage collector), as µs per
+ *   call. (`perf` with `--perf-basic-prof` would split native time better, but hardware counters are not
+ *   available on this virtual machine; the ladder covers what the profiler charges to the wrong frame.)
  *
- * Options: `--ms N` CPU-profile loop length (default 3000), `--rounds N`, `--slice-ms N`, `--out DIR`,
+ * Options: `--ms N` CPU-profile time per loop (default 3000), `--segments N` (turns it is split into,
+ * default 10), `--rounds N`, `--slice-ms N`, `--out DIR`,
  * `--label TEXT` (stored with the figures, e.g. "before" / "after"), `--baseline DIR`: a built copy of another
  * commit of this repository (e.g. `git archive <commit> | tar -x -C DIR`, then `pnpm install --offline` and
  * `pnpm build` there), whose facade then runs in the same interleaved rounds, so before and after are
@@ -36,19 +38,20 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SIZE = 1024;
 const CONTEXT_FREE_HEADER = Uint8Array.of(1, 1, 0, 0, 0, 0, 1);
 
-/**
- * A loop of 1 KiB facade calls under the V8 CPU profiler (node:inspector, 50 µs sampling), started after
- * set-up and warm-up so that module loading and key generation stay out of the profile.
- */
-async function profiledLoop(
-  which: 'encrypt' | 'decrypt',
-  ms: number,
-  build: Build,
-): Promise<{ calls: number; profile: string }> {
+/** A loop of 1 KiB facade calls (set up and warmed up once), profiled in segments. */
+interface FacadeLoop {
+  readonly name: string;
+  /** Runs calls until `until` (performance.now()); returns how many. */
+  run(until: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Opens a facade of `build` and warms the loop up (JIT, key leases) so set-up stays out of the profile. */
+async function openLoop(name: string, which: 'encrypt' | 'decrypt', build: Build): Promise<FacadeLoop> {
   const enc = await build.createEncryption({ compression: false, metrics: new build.NoopCollector() });
   const data = new Uint8Array(Buffer.from(payloadText(SIZE)));
   const sealed = await enc.encrypt(data);
-  const loop = async (until: number) => {
+  const run = async (until: number) => {
     let calls = 0;
     while (performance.now() < until) {
       for (let i = 0; i < 256; i++) {
@@ -59,7 +62,20 @@ async function profiledLoop(
     }
     return calls;
   };
-  await loop(performance.now() + 300); // warm-up: JIT, key leases
+  await run(performance.now() + 300);
+  return { name, run, close: () => enc.close() };
+}
+
+/**
+ * V8 CPU profiles (node:inspector, 50 µs sampling) of every loop, taken in `segments` turns of `ms / segments`
+ * each, loop after loop in an order that rotates each turn, so that a burst of load from another process
+ * lands on every loop alike (the profiler's times are wall-clock: load inflates whatever runs meanwhile).
+ */
+async function profileInterleaved(
+  loops: readonly FacadeLoop[],
+  ms: number,
+  segments: number,
+): Promise<Record<string, { functions: SelfTime[]; categories: SelfTime[] }>> {
   const session = new Session();
   session.connect();
   const post = (method: string, params?: object) =>
@@ -68,12 +84,18 @@ async function profiledLoop(
     );
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 50 });
-  await post('Profiler.start');
-  const calls = await loop(performance.now() + ms);
-  const { profile } = (await post('Profiler.stop')) as { profile: object };
+  const acc = new Map(loops.map((l) => [l.name, new SelfTimes()]));
+  for (let turn = 0; turn < segments; turn++) {
+    for (let i = 0; i < loops.length; i++) {
+      const loop = loops[(i + turn) % loops.length]!;
+      await post('Profiler.start');
+      const calls = await loop.run(performance.now() + ms / segments);
+      const { profile } = (await post('Profiler.stop')) as { profile: object };
+      acc.get(loop.name)!.add(JSON.stringify(profile), calls);
+    }
+  }
   session.disconnect();
-  await enc.close();
-  return { calls, profile: JSON.stringify(profile) };
+  return Object.fromEntries(loops.map((l) => [l.name, acc.get(l.name)!.rows()]));
 }
 
 /** What the profiled loops need of a build of this repository: this one, or the `--baseline` one. */
@@ -108,49 +130,59 @@ function categoryOf(functionName: string, url: string): string {
   return 'other (loop, promises, V8)';
 }
 
-/** Self time per function and per category (µs per call), from a V8 CPU profile. */
-function aggregate(profileJson: string, calls: number): { functions: SelfTime[]; categories: SelfTime[] } {
-  const p = JSON.parse(profileJson) as {
-    nodes: ProfileNode[];
-    samples: number[];
-    timeDeltas: number[];
-  };
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const parentOf = new Map<number, ProfileNode>();
-  for (const n of p.nodes) for (const c of n.children ?? []) parentOf.set(c, n);
-  // A native frame (no url: node:crypto's C++ bindings such as `initiv`, `update`, `final`) belongs where its
-  // nearest JavaScript caller does.
-  const categoryOfNode = (node: ProfileNode): string => {
-    let n: ProfileNode | undefined = node;
-    while (n !== undefined && n.callFrame.url === '' && !n.callFrame.functionName.startsWith('(')) {
-      n = parentOf.get(n.id);
+/** Self time per function and per category, summed over a loop's profiled segments. */
+class SelfTimes {
+  readonly #functions = new Map<string, number>();
+  readonly #categories = new Map<string, number>();
+  #total = 0;
+  #calls = 0;
+
+  /** Adds one segment's V8 CPU profile, taken while the loop made `calls` calls. */
+  add(profileJson: string, calls: number): void {
+    const p = JSON.parse(profileJson) as {
+      nodes: ProfileNode[];
+      samples: number[];
+      timeDeltas: number[];
+    };
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const parentOf = new Map<number, ProfileNode>();
+    for (const n of p.nodes) for (const c of n.children ?? []) parentOf.set(c, n);
+    // A native frame (no url: node:crypto's C++ bindings such as `initiv`, `update`, `final`) belongs where
+    // its nearest JavaScript caller does.
+    const categoryOfNode = (node: ProfileNode): string => {
+      let n: ProfileNode | undefined = node;
+      while (n !== undefined && n.callFrame.url === '' && !n.callFrame.functionName.startsWith('(')) {
+        n = parentOf.get(n.id);
+      }
+      return n === undefined
+        ? 'other (loop, promises, V8)'
+        : categoryOf(n.callFrame.functionName, n.callFrame.url);
+    };
+    for (let i = 0; i < p.samples.length; i++) {
+      const node = byId.get(p.samples[i]!)!;
+      const dt = p.timeDeltas[i] ?? 0;
+      const f = node.callFrame;
+      // Idle time, and the inspector handling Profiler.start/stop (`dispatch`), are not the loop's.
+      if (f.functionName === '(idle)' || (f.functionName === 'dispatch' && f.url === '')) continue;
+      const file = f.url ? basename(f.url.replace(/^file:\/\//, '')) : '';
+      const key = `${f.functionName || '(anonymous)'}${file ? ` ${file}:${f.lineNumber + 1}` : ''}`;
+      this.#functions.set(key, (this.#functions.get(key) ?? 0) + dt);
+      const category = categoryOfNode(node);
+      this.#categories.set(category, (this.#categories.get(category) ?? 0) + dt);
+      this.#total += dt;
     }
-    return n === undefined
-      ? 'other (loop, promises, V8)'
-      : categoryOf(n.callFrame.functionName, n.callFrame.url);
-  };
-  const self = new Map<string, number>();
-  const byCategory = new Map<string, number>();
-  let total = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    const node = byId.get(p.samples[i]!)!;
-    const dt = p.timeDeltas[i] ?? 0;
-    const f = node.callFrame;
-    // Idle time, and the inspector handling Profiler.start/stop (`dispatch`), are not the loop's.
-    if (f.functionName === '(idle)' || (f.functionName === 'dispatch' && f.url === '')) continue;
-    const file = f.url ? basename(f.url.replace(/^file:\/\//, '')) : '';
-    const key = `${f.functionName || '(anonymous)'}${file ? ` ${file}:${f.lineNumber + 1}` : ''}`;
-    self.set(key, (self.get(key) ?? 0) + dt);
-    const category = categoryOfNode(node);
-    byCategory.set(category, (byCategory.get(category) ?? 0) + dt);
-    total += dt;
+    this.#calls += calls;
   }
-  const rows = (m: Map<string, number>, n: number) =>
-    [...m.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, n)
-      .map(([fn, us]) => ({ fn, usPerCall: us / calls, share: us / total }));
-  return { functions: rows(self, 18), categories: rows(byCategory, 12) };
+
+  /** The top functions and every category, as µs per call and share of the samples. */
+  rows(): { functions: SelfTime[]; categories: SelfTime[] } {
+    const rows = (m: Map<string, number>, n: number) =>
+      [...m.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, n)
+        .map(([fn, us]) => ({ fn, usPerCall: us / this.#calls, share: us / this.#total }));
+    return { functions: rows(this.#functions, 18), categories: rows(this.#categories, 12) };
+  }
 }
 
 /** node:crypto writing the facade's own envelope: header as AAD, one owned output (see suites/symmetric.ts). */
@@ -381,6 +413,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       ms: { type: 'string', default: '3000' },
+      segments: { type: 'string', default: '10' },
       rounds: { type: 'string', default: '7' },
       'slice-ms': { type: 'string', default: '150' },
       out: { type: 'string' },
@@ -395,18 +428,15 @@ async function main(): Promise<void> {
     Number(values['slice-ms']),
     values.baseline,
   );
-  const profiles: Record<string, { functions: SelfTime[]; categories: SelfTime[] }> = {};
   const current: Build = { createEncryption, NoopCollector };
   const baseline = values.baseline === undefined ? undefined : await loadBuild(values.baseline);
+  const loops: FacadeLoop[] = [];
   for (const which of ['encrypt', 'decrypt'] as const) {
-    // With a baseline, its loop right before ours: both profiles taken under the same load.
-    if (baseline !== undefined) {
-      const { calls, profile } = await profiledLoop(which, Number(values.ms), baseline);
-      profiles[`baseline ${which}`] = aggregate(profile, calls);
-    }
-    const { calls, profile } = await profiledLoop(which, Number(values.ms), current);
-    profiles[which] = aggregate(profile, calls);
+    if (baseline !== undefined) loops.push(await openLoop(`baseline ${which}`, which, baseline));
+    loops.push(await openLoop(which, which, current));
   }
+  const profiles = await profileInterleaved(loops, Number(values.ms), Number(values.segments));
+  await Promise.all(loops.map((l) => l.close()));
   const label = values.label!;
   const json = {
     label,
@@ -438,16 +468,16 @@ async function main(): Promise<void> {
     ),
   ];
   const categories = [...new Set(Object.values(profiles).flatMap((p) => p.categories.map((c) => c.fn)))];
-  const loops = Object.keys(profiles);
+  const loopNames = Object.keys(profiles);
   lines.push(
     '',
-    'CPU profile of each loop, self time by where it belongs, µs per call (share of the loop)',
+    `CPU profile of each loop (${values.segments} interleaved segments), self time by where it belongs, µs per call (share of the loop)`,
     '',
-    `| where | ${loops.join(' | ')} |`,
-    `|---|${loops.map(() => '---').join('|')}|`,
+    `| where | ${loopNames.join(' | ')} |`,
+    `|---|${loopNames.map(() => '---').join('|')}|`,
   );
   for (const c of categories) {
-    const cells = loops.map((l) => {
+    const cells = loopNames.map((l) => {
       const row = profiles[l]!.categories.find((x) => x.fn === c);
       return row ? `${row.usPerCall.toFixed(2)} (${(row.share * 100).toFixed(0)}%)` : '-';
     });
