@@ -126,6 +126,9 @@ function categoryOf(functionName: string, url: string): string {
   if (functionName === '(garbage collector)') return 'garbage collector';
   if (url.includes('internal/crypto/') || url === 'node:crypto') return 'node:crypto (wrapper + OpenSSL)';
   const ours = /packages\/([a-z-]+)\/dist\//.exec(url);
+  // The one array each call returns (the owned-buffer rule: its own ArrayBuffer, never a pool slice).
+  if (ours && (functionName === 'allocate' || functionName === 'allocUninit'))
+    return 'owned output array (allocation)';
   if (ours) return `@mesh/${ours[1]}`;
   return 'other (loop, promises, V8)';
 }
