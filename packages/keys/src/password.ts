@@ -8,6 +8,7 @@
 import {
   DEFAULT_PBKDF2_ITERATIONS,
   hmacSha256,
+  MIN_ACCEPTED_PBKDF2_ITERATIONS,
   pbkdf2Sha256,
   randomBytes,
   utf8Encode,
@@ -20,6 +21,11 @@ const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
 /** Default cap on iterations accepted from stored or received parameters: bounds attacker-chosen work. */
 export const DEFAULT_MAX_PASSWORD_ITERATIONS = 2_000_000;
+/**
+ * Fewest iterations accepted, new or from stored parameters (NIST SP 800-132 §5.2; crypto-core's
+ * `MIN_ACCEPTED_PBKDF2_ITERATIONS`): a tampered parameter block cannot make a password key near-free to guess.
+ */
+export const MIN_PASSWORD_ITERATIONS = MIN_ACCEPTED_PBKDF2_ITERATIONS;
 /** Length of salts {@link derivePasswordKey} generates. */
 export const PASSWORD_SALT_LENGTH = 16;
 const MIN_SALT_LENGTH = 8; // accepted from stored parameters (legacy systems); new salts are 16 bytes
@@ -62,8 +68,15 @@ function check(password: unknown, params: DerivePasswordKeyOptions, maxIteration
     throw new KeyError('ERR_KEY_DERIVATION', 'password must be a non-empty string');
   }
   const iterations = params.iterations ?? DEFAULT_PBKDF2_ITERATIONS;
-  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > maxIterations) {
-    throw new KeyError('ERR_KEY_DERIVATION', `iterations must be an integer in 1..${maxIterations}`);
+  if (
+    !Number.isSafeInteger(iterations) ||
+    iterations < MIN_PASSWORD_ITERATIONS ||
+    iterations > maxIterations
+  ) {
+    throw new KeyError(
+      'ERR_KEY_DERIVATION',
+      `iterations must be an integer in ${MIN_PASSWORD_ITERATIONS}..${maxIterations}`,
+    );
   }
   const length = params.length ?? 32;
   if (!Number.isSafeInteger(length) || length < 16 || length > 64) {
@@ -110,7 +123,8 @@ function copyOf(bytes: Uint8Array): Uint8Array {
  * loop). Without `salt` a fresh 16-byte salt is drawn; store the returned `params` to derive the same key later.
  *
  * @throws {KeyError} `ERR_KEY_DERIVATION` for an empty password, a bad salt, or iterations outside
- *   `1..maxIterations` (so a tampered parameter block cannot make us spin for hours).
+ *   {@link MIN_PASSWORD_ITERATIONS}..`maxIterations` (so a tampered parameter block can neither make us spin
+ *   for hours nor make the key near-free to guess), checked before any derivation.
  * @example
  * ```ts
  * const { key, params } = await derivePasswordKey('correct horse battery staple');
