@@ -5,10 +5,10 @@
  * manager checks seals and MACs), so no cryptography is needed to build one of a chosen size.
  */
 import { MAX_KEYRING_DOCUMENT_BYTES, type StoredKey, type StoredKeyring } from '@mesh/keys';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ETCD_MAX_DOCUMENT_BYTES, EtcdKeyStore } from '../src/index.js';
-import { EtcdProcess } from './helpers/etcd-process.js';
 import { newName } from './helpers/util.js';
 
 let etcd: EtcdProcess;
