@@ -365,8 +365,10 @@ async function readCopy(path: string, maxBytes: number): Promise<Copy> {
   let wrapper: { format?: unknown; sha256?: unknown; keyring?: unknown };
   try {
     wrapper = JSON.parse(text) as typeof wrapper;
-  } catch (e) {
-    return corrupt('not valid JSON', e);
+  } catch {
+    // No cause: V8's SyntaxError quotes the text it failed on, and a file named here by mistake (the KEK
+    // file, a secrets file) would then put part of a secret into the error chain and every log of it.
+    return corrupt('not valid JSON');
   }
   if (typeof wrapper !== 'object' || wrapper === null || wrapper.format !== KEYSTORE_FILE_FORMAT) {
     return corrupt(`not a ${KEYSTORE_FILE_FORMAT} file`);

@@ -101,14 +101,24 @@ async function derive(password: string, c: Checked, maxIterations: number): Prom
   return owned(await pbkdf2Sha256(password, c.salt, c.iterations, c.length, { maxIterations }), true);
 }
 
-/** The result object: `key` non-enumerable, so printing or serialising the result never shows it. */
+/**
+ * The result object: `key` non-enumerable, so serialising or spreading the result never shows it, and a
+ * custom `util.inspect` that prints the parameters only, so neither does printing it, even with hidden
+ * properties shown (`util.inspect(x, { showHidden: true })`, `console.log('%o', x)` walk non-enumerable ones).
+ */
 function derived(key: Uint8Array, c: Checked): DerivedPasswordKey {
   const params: PasswordKeyParams = {
     algorithm: 'pbkdf2-hmac-sha256',
     salt: copyOf(c.salt),
     iterations: c.iterations,
   };
-  return Object.defineProperty({ params }, 'key', { value: key, enumerable: false }) as DerivedPasswordKey;
+  const result = Object.defineProperty({ params }, 'key', { value: key, enumerable: false });
+  Object.defineProperty(result, inspectSymbol, {
+    value: () =>
+      `DerivedPasswordKey { algorithm: '${params.algorithm}', iterations: ${params.iterations}, salt: ${params.salt.length} bytes, key: ${key.length} bytes }`,
+    enumerable: false,
+  });
+  return result as DerivedPasswordKey;
 }
 
 /** A copy in memory of its own (never a pool slice), for every array handed to a caller. */
