@@ -32,11 +32,17 @@ const PREFIX = 10;
 /** Text windows elsewhere in a text form: 16 characters (64 bits of a hex form, 96 of a base64 one). */
 const TEXT_WINDOW = 16;
 
-/** The secrets of one test file, and the search over anything they might have leaked into. */
+/**
+ * The secrets of one test file, and the search over anything they might have leaked into. Every window is a
+ * key of a map, so a search costs one lookup per position of the haystack, whatever the number of secrets.
+ */
 export class Canaries {
-  readonly #secrets = new Map<string, Buffer[]>();
-  /** Per secret, fragments of its text forms (hex, HEX, base64, base64url, or the text itself). */
-  readonly #texts = new Map<string, string[]>();
+  /** 8-byte windows (as latin1 strings) of every secret's bytes -> its label. */
+  readonly #windows = new Map<string, string>();
+  /** Fragments of every secret's text forms (hex, HEX, base64, base64url, or the text itself) -> label. */
+  readonly #prefixes = new Map<string, string>();
+  readonly #texts = new Map<string, string>();
+  readonly #labels: string[] = [];
 
   /** Deterministic random-looking bytes for `label`, registered as a secret. */
   bytes(label: string, length = 32): Uint8Array {
@@ -59,20 +65,13 @@ export class Canaries {
     return s;
   }
 
-  /** Registers `value` (bytes, or text by its UTF-8 bytes) as a secret. */
+  /** Registers `value` (bytes, or text by its UTF-8 bytes) as a secret: at least 8 bytes. */
   add(label: string, value: Uint8Array | string): void {
     const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
-    if (bytes.length === 0) throw new Error(`canary ${label} is empty`);
-    const windows: Buffer[] = [];
-    if (bytes.length <= WINDOW) windows.push(bytes);
-    else {
-      // Every window over the first 64 bytes, then every 8th: runs of 15+ leaked bytes anywhere are found.
-      for (let i = 0; i + WINDOW <= bytes.length; i += i < 64 ? 1 : WINDOW) {
-        windows.push(bytes.subarray(i, i + WINDOW));
-        if (windows.length >= 512) break;
-      }
-    }
-    this.#secrets.set(label, windows);
+    if (bytes.length < WINDOW) throw new Error(`canary ${label} is shorter than ${WINDOW} bytes`);
+    this.#labels.push(label);
+    const latin1 = bytes.toString('latin1');
+    for (let i = 0; i + WINDOW <= latin1.length; i++) this.#windows.set(latin1.slice(i, i + WINDOW), label);
     const forms =
       typeof value === 'string'
         ? [value]
@@ -82,44 +81,45 @@ export class Canaries {
             bytes.toString('base64').replace(/=+$/, ''),
             bytes.toString('base64url'),
           ];
-    const fragments: string[] = [];
     for (const form of forms) {
-      // The start of each form (what a parser's error quotes), then windows over the rest: a short quote
-      // of the text as written, which the byte search below cannot see when it is under 8 bytes.
-      fragments.push(form.slice(0, PREFIX));
-      for (let i = 0; i + TEXT_WINDOW <= form.length; i += i < 64 ? 1 : TEXT_WINDOW) {
-        fragments.push(form.slice(i, i + TEXT_WINDOW));
-      }
+      // The start of each form (what a parser's error quotes), then every window over the rest: a short quote
+      // of the text as written, which the byte search cannot see when it is under 8 bytes.
+      this.#prefixes.set(form.slice(0, PREFIX), label);
+      for (let i = 0; i + TEXT_WINDOW <= form.length; i++)
+        this.#texts.set(form.slice(i, i + TEXT_WINDOW), label);
     }
-    this.#texts.set(label, [...new Set(fragments.filter((f) => f.length >= Math.min(PREFIX, value.length)))]);
   }
 
   get labels(): string[] {
-    return [...this.#secrets.keys()];
+    return [...this.#labels];
   }
 
   /** Every secret found in `haystack` (text, or bytes as they would be written out). */
   find(haystack: string | Uint8Array, where: string): Finding[] {
-    const found: Finding[] = [];
+    const found = new Map<string, Finding>();
     const text = typeof haystack === 'string' ? haystack : Buffer.from(haystack).toString('latin1');
-    for (const [secret, fragments] of this.#texts) {
-      const hit = fragments.find((f) => text.includes(f));
-      if (hit !== undefined) {
-        const at = text.indexOf(hit);
-        found.push({ secret, where, view: 'text', excerpt: text.slice(Math.max(0, at - 100), at + 200) });
+    const note = (secret: string, view: string, at: number, source: string) => {
+      if (!found.has(secret)) {
+        found.set(secret, { secret, where, view, excerpt: source.slice(Math.max(0, at - 100), at + 200) });
+      }
+    };
+    for (const [index, size] of [
+      [this.#prefixes, PREFIX],
+      [this.#texts, TEXT_WINDOW],
+    ] as const) {
+      for (let i = 0; i + size <= text.length; i++) {
+        const secret = index.get(text.slice(i, i + size));
+        if (secret !== undefined) note(secret, 'text', i, text);
       }
     }
     for (const [view, bytes] of views(haystack)) {
-      for (const [secret, windows] of this.#secrets) {
-        for (const w of windows) {
-          if (bytes.indexOf(w) >= 0) {
-            found.push({ secret, where, view, excerpt: text.slice(0, 300) });
-            break;
-          }
-        }
+      const latin1 = bytes.toString('latin1');
+      for (let i = 0; i + WINDOW <= latin1.length; i++) {
+        const secret = this.#windows.get(latin1.slice(i, i + WINDOW));
+        if (secret !== undefined) note(secret, view, 0, text);
       }
     }
-    return found;
+    return [...found.values()];
   }
 }
 
@@ -190,7 +190,6 @@ export function exposedBy(value: unknown, where: string): Array<[string, string 
         showHidden: true,
         maxArrayLength: Number.POSITIVE_INFINITY,
         maxStringLength: Number.POSITIVE_INFINITY,
-        getters: true,
       }),
     ]);
     out.push([`${path} (JSON)`, safely(() => JSON.stringify(v) ?? '')]);
@@ -314,7 +313,6 @@ export function expectPrintsClean(canaries: Canaries, where: string, ...objects:
           depth: Number.POSITIVE_INFINITY,
           showHidden: true,
           maxArrayLength: Number.POSITIVE_INFINITY,
-          getters: true,
         }),
       ],
       ['%o', format('%o', o)],
