@@ -230,6 +230,5 @@ describe('password keys, subkeys, RSA key files', () => {
     writeFileSync(notAKey, pair.privateKey);
     await probe.fails('load an unencrypted private key', () => loadRsaPrivateKey(notAKey, rsaPassphrase));
     await probe.fails('load a private key as a public key', () => loadRsaPublicKey(notAKey));
-    expect(probe.ran.length).toBeGreaterThanOrEqual(40);
   });
 });
