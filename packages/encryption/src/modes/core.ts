@@ -1,7 +1,7 @@
 /**
  * The state and the rules every mode of the facade shares, written once: the per-call plan (service
- * overrides, the context rule, the compression policy), compression and inflation, per-service key
- * derivation, key lookup for reading, failure metrics and the config switches of the optional modes.
+ * overrides with the padding policy, the context rule, the compression policy), compression, and on the way
+ * back unpadding and inflation, per-service key derivation, key lookup for reading, failure metrics and the config switches of the optional modes.
  *
  * Each mode module (`envelope.ts`, `rsa.ts`, `fernet.ts`, `rewrap.ts`, `stream.ts`) is a set of functions
  * over one {@link FacadeCore}; the facade class (`../facade.ts`) owns the core in a `#private` field and
@@ -20,9 +20,11 @@ import {
   type MetricsCollector,
 } from '@mesh/metrics';
 import type { EnvelopeCipher, ResolvedConfig, ResolvedService } from '../config.js';
+import type { EnvelopeHeader } from '../envelope.js';
 import { EncryptionError, invalidInput, toMeshError, unsupported } from '../errors.js';
 import { FernetKeyring } from '../fernet-mode.js';
 import { checkContext, encodeContext } from '../input.js';
+import { stripPadding, unpaddedLength } from '../padding.js';
 
 /** Per-(service, context) decisions, cached so the hot path does no lookups beyond two `Map.get`s. */
 export interface CallPlan {
@@ -129,6 +131,23 @@ export class FacadeCore {
   inflate(payload: Uint8Array, plan: CallPlan): Uint8Array {
     try {
       return decompress(payload, { maxInflatedBytes: plan.policy.maxInflatedBytes });
+    } finally {
+      wipe(payload);
+    }
+  }
+
+  /**
+   * The plaintext of an authenticated payload whose header has flags set: padding stripped (bit1), then
+   * inflated under the plan's bomb guard (bit0). The one rule of every mode that reads a flags byte
+   * (envelopes, RSA); the payload is wiped once copied or inflated, also on failure. Bad padding is
+   * `ERR_DECRYPTION_FAILED`.
+   */
+  unwrapPayload(payload: Uint8Array, header: EnvelopeHeader, plan: CallPlan): Uint8Array {
+    if (!header.padded) return header.compressed ? this.inflate(payload, plan) : payload;
+    if (!header.compressed) return stripPadding(payload);
+    try {
+      const compressed = payload.subarray(0, unpaddedLength(payload));
+      return decompress(compressed, { maxInflatedBytes: plan.policy.maxInflatedBytes });
     } finally {
       wipe(payload);
     }
