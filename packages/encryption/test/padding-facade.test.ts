@@ -133,6 +133,49 @@ describe('the compression length side channel (a secret beside attacker-chosen t
   });
 });
 
+describe('the compressed flag under padding (default policy: keep only a 10% saving)', () => {
+  // The same length of attacker-chosen bytes beside a secret, once incompressible and once all zeros: with
+  // the default policy the saving test decides the compressed flag, and the flag is in the clear header.
+  const secret = new TextEncoder().encode('token=7fc3a9e1b2d4f6a8;');
+  const withAttacker = (attacker: Uint8Array) => {
+    const out = new Uint8Array(secret.length + attacker.length);
+    out.set(secret);
+    out.set(attacker, secret.length);
+    return out;
+  };
+  const attackerTexts = [randomBytes(1500), new Uint8Array(1500), randomBytes(1500).fill(0x41, 0, 700)];
+
+  async function sealedBy(config: EncryptionConfig): Promise<Array<{ compressed: boolean; length: number }>> {
+    const enc = await makeEncryption(config);
+    const out: Array<{ compressed: boolean; length: number }> = [];
+    for (const attacker of attackerTexts) {
+      const plaintext = withAttacker(attacker);
+      const sealed = await enc.encrypt(plaintext);
+      expect(await enc.decrypt(sealed)).toEqual(plaintext);
+      out.push({ compressed: enc.inspect(sealed).compressed, length: sealed.length });
+    }
+    return out;
+  }
+
+  it('padding off: the attacker’s bytes flip the compressed flag (the saving test leaks)', async () => {
+    const flags = (await sealedBy({})).map((s) => s.compressed);
+    expect(new Set(flags).size).toBe(2);
+  });
+
+  it('padding on: the flag depends on the length only (always compressed above the threshold), one bucket', async () => {
+    for (const padding of [{ multipleOf: 4096 }, { powerOfTwo: true as const, minBytes: 2048 }]) {
+      const sealed = await sealedBy({ padding });
+      expect(new Set(sealed.map((s) => s.compressed)), JSON.stringify(padding)).toEqual(new Set([true]));
+      expect(new Set(sealed.map((s) => s.length)).size, JSON.stringify(padding)).toBe(1);
+    }
+    // Below the threshold nothing is compressed, whatever the content: the length decides, not the bytes.
+    const enc = await makeEncryption({ padding: { multipleOf: 4096 } });
+    for (const small of [randomBytes(500), new Uint8Array(500)]) {
+      expect(enc.inspect(await enc.encrypt(small)).compressed).toBe(false);
+    }
+  });
+});
+
 describe('tampering with the padded flag or the padding', () => {
   it('flipping bit1 either way, or any byte of a padded envelope, is ERR_DECRYPTION_FAILED', async () => {
     const enc = await makeEncryption({ ...NO_COMPRESSION, padding: MULTIPLE });

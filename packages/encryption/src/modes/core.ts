@@ -10,7 +10,12 @@
  *
  * @module
  */
-import { type CompressionPolicy, decompress, maybeCompress } from '@mesh/compression';
+import {
+  type CompressionPolicy,
+  compress as compressBytes,
+  decompress,
+  maybeCompress,
+} from '@mesh/compression';
 import { isMeshError, utf8Decode, utf8Encode, wipe } from '@mesh/crypto-core';
 import { type ActiveKey, deriveSubkey, type KeyManager } from '@mesh/keys';
 import {
@@ -121,10 +126,25 @@ export class FacadeCore {
       throw invalidInput('compress must be a boolean');
     // Cheapest checks first: most small payloads never reach zlib.
     if (compress === false || !policy.enabled || plaintext.length < policy.thresholdBytes) return plaintext;
+    if (plan.service.padding !== undefined) return this.#compressForPadding(plaintext, policy);
     const result = maybeCompress(plaintext, policy);
     if (!result.compressed) return plaintext;
     this.metrics.recordCompression(plaintext.length, result.data.length);
     return result.data;
+  }
+
+  /**
+   * Compression under a padding policy: decided by the length alone. The saving test of `maybeCompress`
+   * (keep only a `minSavingsRatio` saving) looks at the content, and its answer is the compressed flag in the
+   * clear header: attacker-chosen bytes beside a secret could flip that one bit even though the padded length
+   * hides the compressed size. So above the threshold (and within the reader's inflate bound) a padded
+   * service always compresses and keeps the result, even when it did not save: the bucket absorbs it.
+   */
+  #compressForPadding(plaintext: Uint8Array, policy: CompressionPolicy): Uint8Array {
+    if (policy.level === 0 || plaintext.length > policy.maxInflatedBytes) return plaintext;
+    const packed = compressBytes(plaintext, { level: policy.level });
+    this.metrics.recordCompression(plaintext.length, packed.length);
+    return packed;
   }
 
   /** Inflate an authenticated payload under the plan's bomb guard; wipes the compressed copy. */
