@@ -37,6 +37,7 @@ export {
   ENVELOPE_VERSION,
   EnvelopeAlgorithm,
   FLAG_COMPRESSED,
+  FLAG_PADDED,
   HEADER_LENGTH,
   MIN_GCM_ENVELOPE_LENGTH,
   readHeader,
@@ -64,6 +65,8 @@ export {
   MAX_PLAINTEXT_BYTES,
   MAX_SERVICE_NAME_LENGTH,
 } from './limits.js';
+export type { PaddingConfig, PaddingPolicy } from './padding.js';
+export { paddedLength } from './padding.js';
 export type { RewrapItem, RewrapResult } from './rewrap.js';
 export { DEFAULT_REWRAP_CONCURRENCY } from './rewrap.js';
 export type { StreamDeps, StreamOptions } from './stream/index.js';

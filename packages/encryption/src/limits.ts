@@ -7,6 +7,7 @@
  * @module
  */
 import { EncryptionError, invalidInput, malformed } from './errors.js';
+import { MAX_PADDING_BUCKET } from './padding.js';
 
 /**
  * Largest plaintext `encrypt`, `encryptFor` and `enc.fernet.encrypt` seal in memory: 256 MiB (2^28 bytes).
@@ -24,11 +25,11 @@ import { EncryptionError, invalidInput, malformed } from './errors.js';
 export const MAX_PLAINTEXT_BYTES = 256 * 1024 * 1024;
 
 /**
- * Room for everything an envelope adds to its plaintext: 16 MiB for length-hiding padding (one bucket at
- * most) and 1 MiB for headers, nonces, tags and an RSA-wrapped key (2,048 bytes at 16,384 bits), with room
- * to spare.
+ * Room for everything an envelope adds to its plaintext: `MAX_PADDING_BUCKET` (16 MiB) for length-hiding
+ * padding (a padded payload grows by less than one bucket) and 1 MiB for headers, nonces, tags and an
+ * RSA-wrapped key (2,048 bytes at 16,384 bits), with room to spare.
  */
-export const MAX_ENVELOPE_OVERHEAD_BYTES = 17 * 1024 * 1024;
+export const MAX_ENVELOPE_OVERHEAD_BYTES = MAX_PADDING_BUCKET + 1024 * 1024;
 
 /**
  * Largest ciphertext read in memory (envelope or Fernet token bytes): {@link MAX_PLAINTEXT_BYTES} plus

@@ -19,6 +19,7 @@ import {
   MAX_SERVICE_NAME_LENGTH,
   utf8LengthUpTo,
 } from '../src/limits.js';
+import { MAX_PADDING_BUCKET } from '../src/padding.js';
 import {
   deriveStreamKey,
   encodeStreamHeader,
@@ -91,6 +92,15 @@ describe('largest in-memory plaintext (MAX_PLAINTEXT_BYTES)', () => {
       expect(await codeOf(enc.fernet.encrypt(data))).toBe('ERR_PLAINTEXT_TOO_LARGE');
     }
     expect(await codeOf(enc.encrypt(overUtf8))).toBe('ERR_PLAINTEXT_TOO_LARGE');
+  });
+
+  it('the ciphertext bound holds the largest plaintext under the largest padding bucket, in every format', () => {
+    // Padding adds less than one bucket; the largest header overhead is hybrid RSA at 16384 bits
+    // (7 + 2 + 2048 + 12 + 16 bytes); a Fernet token adds at most 73 bytes.
+    expect(MAX_CIPHERTEXT_BYTES).toBeGreaterThanOrEqual(
+      MAX_PLAINTEXT_BYTES + MAX_PADDING_BUCKET + 7 + 2 + 2048 + 12 + 16,
+    );
+    expect(MAX_CIPHERTEXT_BYTES).toBeGreaterThanOrEqual(MAX_PLAINTEXT_BYTES + 73);
   });
 
   it('a plaintext of exactly MAX_PLAINTEXT_BYTES seals, into an envelope the reading side accepts', async () => {
