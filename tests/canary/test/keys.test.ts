@@ -21,7 +21,7 @@ import {
   type StoredKeyring,
   saveRsaKeyPair,
 } from '@mesh/keys';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { Canaries, expectPrintsClean, Probe } from './scanner.js';
 
 const canaries = new Canaries();
