@@ -15,10 +15,11 @@ import {
   DEFAULT_COMPRESSION_POLICY,
   validatePolicy,
 } from '@mesh/compression';
-import { utf8Encode } from '@mesh/crypto-core';
+import { MAX_PBKDF2_ITERATIONS as CORE_MAX_PBKDF2_ITERATIONS, utf8Encode } from '@mesh/crypto-core';
 import type { KekSource, KeyManager, KeyStore, RotationPolicy } from '@mesh/keys';
 import type { MetricsCollector } from '@mesh/metrics';
 import { configInvalid } from './errors.js';
+import { MAX_CONTEXT_BYTES, MAX_PLAINTEXT_BYTES, MAX_SERVICE_NAME_LENGTH, utf8LengthUpTo } from './limits.js';
 import { type PaddingConfig, type PaddingPolicy, resolvePadding } from './padding.js';
 
 /**
@@ -179,10 +180,10 @@ export const DEFAULTS = Object.freeze({
   fernetEnabled: true,
 });
 
-/** Bounds on PBKDF2 iterations: below 100k is too weak for a KEK; above 10M is a denial of service. */
+/** Bounds on PBKDF2 iterations: below 100k is too weak for a new KEK; above 10M is a denial of service. */
 export const MIN_PBKDF2_ITERATIONS = 100_000;
-/** Upper bound on PBKDF2 iterations (crypto-core's `MAX_PBKDF2_ITERATIONS`). */
-export const MAX_PBKDF2_ITERATIONS = 10_000_000;
+/** Upper bound on PBKDF2 iterations: crypto-core's `MAX_PBKDF2_ITERATIONS`, re-exported (one source). */
+export const MAX_PBKDF2_ITERATIONS: number = CORE_MAX_PBKDF2_ITERATIONS;
 
 const TOP_LEVEL_KEYS = [
   'service',
@@ -310,6 +311,7 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
     }
   }
   const base = policyOrThrow(defaultPolicy, 'compression', DEFAULT_COMPRESSION_POLICY);
+  inflationWithinPlaintextLimit(base, 'compression');
 
   const services = new Map<string, ResolvedService>();
   if (config.services !== undefined) {
@@ -340,7 +342,18 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
         throw configInvalid(`${field}.context`, 'must be a string');
       }
       wellFormed(name, field);
-      if (own.context !== undefined) wellFormed(own.context, `${field}.context`);
+      if (name.length > MAX_SERVICE_NAME_LENGTH) {
+        throw configInvalid(
+          'services',
+          `keys must be service names of at most ${MAX_SERVICE_NAME_LENGTH} characters`,
+        );
+      }
+      if (own.context !== undefined) {
+        wellFormed(own.context, `${field}.context`);
+        if (utf8LengthUpTo(own.context, MAX_CONTEXT_BYTES) === undefined) {
+          throw configInvalid(`${field}.context`, `must be at most ${MAX_CONTEXT_BYTES} bytes (UTF-8)`);
+        }
+      }
       services.set(
         name,
         Object.freeze({
@@ -359,7 +372,9 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
       config.services?.[name]?.compression !== undefined
         ? `services.${name}.compression`
         : `compression.services.${name}`;
-    overrides[name] = policyOrThrow(policy, field, base);
+    const resolved = policyOrThrow(policy, field, base);
+    inflationWithinPlaintextLimit(resolved, field);
+    overrides[name] = resolved;
   }
   const resolver = new CompressionPolicyResolver({ default: base, services: overrides });
   const defaults = (name: string): ResolvedService =>
@@ -436,10 +451,23 @@ function knownKeys(value: object, field: string, allowed: readonly string[]): vo
   }
 }
 
+/**
+ * Inflation is bounded by `maxInflatedBytes`, and what it produces is a plaintext: a limit above the largest
+ * plaintext the facade seals could only serve data no envelope of ours holds.
+ */
+function inflationWithinPlaintextLimit(policy: Readonly<CompressionPolicy>, field: string): void {
+  if (policy.maxInflatedBytes > MAX_PLAINTEXT_BYTES) {
+    throw configInvalid(
+      `${field}.maxInflatedBytes`,
+      `must be at most ${MAX_PLAINTEXT_BYTES} (MAX_PLAINTEXT_BYTES, the largest plaintext sealed in memory)`,
+    );
+  }
+}
+
 function optionalName(value: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
-    throw configInvalid(field, 'must be a non-empty string of at most 256 characters');
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SERVICE_NAME_LENGTH) {
+    throw configInvalid(field, `must be a non-empty string of at most ${MAX_SERVICE_NAME_LENGTH} characters`);
   }
   wellFormed(value, field);
   return value;

@@ -24,6 +24,7 @@ import {
   randomNonceInto,
 } from '@mesh/crypto-core';
 import { malformed, unsupported } from './errors.js';
+import { checkCiphertextSize } from './limits.js';
 import { writePadding } from './padding.js';
 
 /** The only envelope version this package reads and writes. */
@@ -152,8 +153,10 @@ function hexByte(b: number): string {
 /**
  * Parse and validate the 7-byte header of an envelope, without touching the body.
  *
- * Checks, in order: length (`ERR_TOKEN_MALFORMED`), version and algorithm (`ERR_UNSUPPORTED_ALGORITHM`),
- * unknown flag bits and the compressed flag on an RSA envelope (`ERR_TOKEN_MALFORMED`).
+ * Checks, in order: length, at least the header and at most `MAX_CIPHERTEXT_BYTES` (`ERR_TOKEN_MALFORMED`),
+ * version and algorithm (`ERR_UNSUPPORTED_ALGORITHM`), unknown flag bits and the compressed flag on an RSA
+ * envelope (`ERR_TOKEN_MALFORMED`). Every entry point that opens or inspects an envelope reads its header
+ * here first, so the size bound holds for all of them.
  *
  * @example
  * ```ts
@@ -167,6 +170,7 @@ export function readHeader(bytes: Uint8Array): EnvelopeHeader {
   if (bytes.length < HEADER_LENGTH) {
     throw malformed(`${NOT_OURS} (shorter than the 7-byte envelope header)`);
   }
+  checkCiphertextSize(bytes.length);
   if (bytes[0] !== ENVELOPE_VERSION) {
     throw unsupported(`${NOT_OURS} (unsupported envelope version 0x${hexByte(bytes[0]!)})`);
   }

@@ -29,6 +29,7 @@ import type { EnvelopeHeader } from '../envelope.js';
 import { EncryptionError, invalidInput, toMeshError, unsupported } from '../errors.js';
 import { FernetKeyring } from '../fernet-mode.js';
 import { checkContext, encodeContext } from '../input.js';
+import { checkServiceName } from '../limits.js';
 import { stripPadding, unpaddedLength } from '../padding.js';
 
 /** Per-(service, context) decisions, cached so the hot path does no lookups beyond two `Map.get`s. */
@@ -86,9 +87,7 @@ export class FacadeCore {
       if (typeof options !== 'object' || options === null) throw invalidInput('options must be an object');
       context = checkContext(options.context);
       if (options.service !== undefined) {
-        if (typeof options.service !== 'string' || options.service.length === 0) {
-          throw invalidInput('service must be a non-empty string');
-        }
+        checkServiceName(options.service);
         serviceName = options.service;
       }
     }

@@ -120,6 +120,15 @@ export class SegmentOpener {
   }
 
   /**
+   * Test hook, before the first write: continue as if `index` segments were already opened. The bound on the
+   * segment counter (2^32 segments) is otherwise out of any test's reach.
+   * @internal
+   */
+  startAt(index: number): void {
+    this.#index = index;
+  }
+
+  /**
    * Appends a piece of the current segment, kept as a view when the segment has few pieces and either the
    * piece completes it (opened at once, nothing retained) or it is most of its own buffer (so that a small
    * tail kept until the next write does not pin a large caller chunk); copied otherwise.

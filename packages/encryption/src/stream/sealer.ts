@@ -140,6 +140,15 @@ export class SegmentSealer {
   }
 
   /**
+   * Test hook, before the first write: continue as if `index` segments were already sealed. The bound on the
+   * segment counter (2^32 segments, 256 TiB at 64 KiB) is otherwise out of any test's reach.
+   * @internal
+   */
+  startAt(index: number): void {
+    this.#index = index;
+  }
+
+  /**
    * The header goes out as a chunk of its own, before anything else: then the later chunks alternate between
    * a segment's ciphertext and its tag, which a decryptor fed directly opens without reassembling.
    */
