@@ -82,11 +82,12 @@ export {
   hkdfSha256,
   MAX_PBKDF2_ITERATIONS,
   MAX_PBKDF2_LENGTH,
+  MIN_ACCEPTED_PBKDF2_ITERATIONS,
   pbkdf2Sha256,
 } from './kdf.js';
 export { MAX_NONCE_LENGTH, randomNonceInto } from './nonce.js';
 export type { PemBlock } from './pem.js';
-export { pemDecode, pemEncode } from './pem.js';
+export { MAX_PEM_LENGTH, pemDecode, pemEncode } from './pem.js';
 export { PKCS8_DEFAULT_ITERATIONS, PKCS8_MAX_ITERATIONS, PKCS8_MIN_ITERATIONS } from './pkcs8.js';
 export type {
   DecryptPrivateKeyOptions,

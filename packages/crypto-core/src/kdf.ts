@@ -13,8 +13,19 @@ import { MeshCryptoError } from './errors.js';
 export const HKDF_SHA256_MAX_LENGTH = 255 * 32;
 /** Default PBKDF2 iteration count: OWASP 2023 for PBKDF2-HMAC-SHA256. */
 export const DEFAULT_PBKDF2_ITERATIONS = 600_000;
-/** Default cap on iterations accepted from stored or received parameters (bounds attacker-chosen work). */
+/**
+ * Default cap on iterations accepted from stored or received parameters (bounds attacker-chosen work: about
+ * 5 s of one core on node). The one source of this ceiling: PKCS#8 files, keyring KEK parameters and the
+ * facade's `pbkdf2Iterations` use it too.
+ */
 export const MAX_PBKDF2_ITERATIONS = 10_000_000;
+/**
+ * Fewest iterations accepted from stored or received parameters (NIST SP 800-132 §5.2: at least 1,000):
+ * encrypted PKCS#8 files, keyring KEK parameters, password-key parameters. A file or document cannot talk a
+ * reader down to a near-free derivation. {@link pbkdf2Sha256} itself, a primitive, accepts any count from 1
+ * (the RFC test vectors use 1 and 2).
+ */
+export const MIN_ACCEPTED_PBKDF2_ITERATIONS = 1_000;
 /** Longest PBKDF2 output we derive (bytes); keys need 32-64, the bound keeps work and memory finite. */
 export const MAX_PBKDF2_LENGTH = 1024;
 

@@ -27,8 +27,18 @@ export interface PemBlock {
 
 // RFC 7468 §3: label = [ labelchar *( ["-" / SP] labelchar ) ], labelchar = %x21-2C / %x2E-7E.
 const LABEL = /^(?:[\x21-\x2c\x2e-\x7e](?:[- ]?[\x21-\x2c\x2e-\x7e])*)?$/;
-/** Longest PEM text {@link pemDecode} reads: an RSA-16384 private key is about 13 KB. */
-const MAX_PEM_LENGTH = 1 << 20;
+/**
+ * Longest PEM text {@link pemDecode} reads, in characters (1 MiB): an RSA-16384 private key is about 13 KB,
+ * so the bound is generous for every key while keeping the work on hostile text (split, base64) finite.
+ * Longer input is `ERR_INVALID_INPUT` before any parsing.
+ *
+ * @example
+ * ```ts
+ * import { MAX_PEM_LENGTH } from '@mesh/crypto-core';
+ * if (text.length > MAX_PEM_LENGTH) reject('not a key file');
+ * ```
+ */
+export const MAX_PEM_LENGTH = 1 << 20;
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_INDEX = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;

@@ -20,6 +20,7 @@ import { defaultBackend } from './backends/default.js';
 import type { SymmetricBackend } from './backends/types.js';
 import { utf8Encode } from './bytes.js';
 import { DecryptionError, MeshCryptoError } from './errors.js';
+import { MAX_PBKDF2_ITERATIONS, MIN_ACCEPTED_PBKDF2_ITERATIONS } from './kdf.js';
 import { pemDecode, pemEncode } from './pem.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -213,8 +214,9 @@ const OID = {
 
 /**
  * PBKDF2 iteration bounds for encrypted PKCS#8: the default written (OWASP 2023 for PBKDF2-HMAC-SHA256),
- * the fewest written (RFC 8018 §4.2 recommends at least 1,000) and the most accepted from a file by default
- * (bounds a hostile file's cost: about 2 s on node, a minute on forge).
+ * the fewest written and read (RFC 8018 §4.2 and NIST SP 800-132 §5.2: at least 1,000; crypto-core's
+ * `MIN_ACCEPTED_PBKDF2_ITERATIONS`) and the most accepted from a file by default (crypto-core's
+ * `MAX_PBKDF2_ITERATIONS`: bounds a hostile file's cost, about 5 s on node, minutes on forge).
  *
  * @example
  * ```ts
@@ -224,9 +226,9 @@ const OID = {
  */
 export const PKCS8_DEFAULT_ITERATIONS = 600_000;
 /** See {@link PKCS8_DEFAULT_ITERATIONS}. */
-export const PKCS8_MIN_ITERATIONS = 1_000;
+export const PKCS8_MIN_ITERATIONS = MIN_ACCEPTED_PBKDF2_ITERATIONS;
 /** See {@link PKCS8_DEFAULT_ITERATIONS}. */
-export const PKCS8_MAX_ITERATIONS = 10_000_000;
+export const PKCS8_MAX_ITERATIONS = MAX_PBKDF2_ITERATIONS;
 
 const SALT_LENGTH = 16; // RFC 8018 §4.1: at least 8 octets; 16 as docs/DESIGN.md §4 asks of password keys.
 const AES_256_KEY_LENGTH = 32;
@@ -431,7 +433,8 @@ function unsupported(message: string): MeshCryptoError {
  *
  * @throws `ERR_DECRYPTION_FAILED` for a wrong passphrase or a damaged ciphertext (one error, no detail);
  *   `ERR_INVALID_INPUT` for malformed PEM/DER; `ERR_UNSUPPORTED_ALGORITHM` for other PBES schemes, PRFs or
- *   ciphers; `ERR_KEY_DERIVATION` when the file asks for more than `maxIterations` iterations.
+ *   ciphers; `ERR_KEY_DERIVATION` when the file asks for fewer than {@link PKCS8_MIN_ITERATIONS} or more than
+ *   `maxIterations` iterations (checked before any derivation).
  * @example
  * ```ts
  * import { decryptPrivateKeyPem, importRsaPrivateKey } from '@mesh/crypto-core';
@@ -458,8 +461,12 @@ export async function decryptPrivateKeyPem(
     if (cause instanceof MeshCryptoError) throw cause;
     throw new MeshCryptoError('ERR_INVALID_INPUT', 'malformed encrypted PKCS#8', { cause });
   }
-  if (params.iterations < 1 || params.iterations > maxIterations) {
-    throw new MeshCryptoError('ERR_KEY_DERIVATION', `PBKDF2 iteration count is outside 1..${maxIterations}`);
+  // Both bounds before any derivation: a file cannot ask for hours of work, nor for a near-free derivation.
+  if (params.iterations < PKCS8_MIN_ITERATIONS || params.iterations > maxIterations) {
+    throw new MeshCryptoError(
+      'ERR_KEY_DERIVATION',
+      `PBKDF2 iteration count is outside ${PKCS8_MIN_ITERATIONS}..${maxIterations}`,
+    );
   }
 
   const key = await backend.pbkdf2Sha256(password, params.salt, params.iterations, AES_256_KEY_LENGTH);

@@ -15,10 +15,12 @@ import {
   DEFAULT_COMPRESSION_POLICY,
   validatePolicy,
 } from '@mesh/compression';
-import { utf8Encode } from '@mesh/crypto-core';
+import { MAX_PBKDF2_ITERATIONS as CORE_MAX_PBKDF2_ITERATIONS, utf8Encode } from '@mesh/crypto-core';
 import type { KekSource, KeyManager, KeyStore, RotationPolicy } from '@mesh/keys';
 import type { MetricsCollector } from '@mesh/metrics';
 import { configInvalid } from './errors.js';
+import { MAX_CONTEXT_BYTES, MAX_PLAINTEXT_BYTES, MAX_SERVICE_NAME_LENGTH, utf8LengthUpTo } from './limits.js';
+import { type PaddingConfig, type PaddingPolicy, resolvePadding } from './padding.js';
 
 /**
  * Compression config (docs/DESIGN.md §5): the default policy's fields, plus overrides by service name or context.
@@ -56,6 +58,8 @@ export interface ServiceConfig {
   requireContext?: boolean;
   /** Override `keyDerivation` for this service. */
   keyDerivation?: boolean;
+  /** Override the top-level `padding` for this service (`false` turns it off here). */
+  padding?: PaddingConfig;
 }
 
 /** Fernet mode settings. */
@@ -104,6 +108,13 @@ export interface EncryptionConfig {
   rotation?: RotationPolicy;
   /** `false` turns compression off; an object tunes it. Default: on, 1 KiB threshold. */
   compression?: boolean | CompressionConfig;
+  /**
+   * Length hiding: pad every payload (after compression) to a bucket, `{ multipleOf: N }` or
+   * `{ powerOfTwo: true, minBytes?, maxBytes? }`, so the ciphertext length reveals only the bucket. Applies to
+   * envelopes (0x01, 0x05), RSA (0x02, 0x04) and streams (0x03, last segment); not to Fernet, whose format has
+   * no flag for it. Default `false`; `services.<name>.padding` overrides it.
+   */
+  padding?: PaddingConfig;
   /** Encrypt under HKDF-SHA256(data key, info = service name) instead of the data key itself. Default `false`. */
   keyDerivation?: boolean;
   /** Offer `encryptFor` / `decryptWith`. Default `true`. */
@@ -127,6 +138,8 @@ export interface ResolvedService {
   readonly context: string | undefined;
   readonly requireContext: boolean;
   readonly keyDerivation: boolean;
+  /** The service's padding policy; `undefined` = no padding. */
+  readonly padding: PaddingPolicy | undefined;
 }
 
 /** The validated, frozen configuration the facade reads on its hot path. */
@@ -167,10 +180,10 @@ export const DEFAULTS = Object.freeze({
   fernetEnabled: true,
 });
 
-/** Bounds on PBKDF2 iterations: below 100k is too weak for a KEK; above 10M is a denial of service. */
+/** Bounds on PBKDF2 iterations: below 100k is too weak for a new KEK; above 10M is a denial of service. */
 export const MIN_PBKDF2_ITERATIONS = 100_000;
-/** Upper bound on PBKDF2 iterations (crypto-core's `MAX_PBKDF2_ITERATIONS`). */
-export const MAX_PBKDF2_ITERATIONS = 10_000_000;
+/** Upper bound on PBKDF2 iterations: crypto-core's `MAX_PBKDF2_ITERATIONS`, re-exported (one source). */
+export const MAX_PBKDF2_ITERATIONS: number = CORE_MAX_PBKDF2_ITERATIONS;
 
 const TOP_LEVEL_KEYS = [
   'service',
@@ -183,6 +196,7 @@ const TOP_LEVEL_KEYS = [
   'pbkdf2Iterations',
   'rotation',
   'compression',
+  'padding',
   'keyDerivation',
   'asymmetric',
   'fernet',
@@ -262,6 +276,7 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
   }
 
   const keyDerivation = optionalBoolean(config.keyDerivation, 'keyDerivation') ?? DEFAULTS.keyDerivation;
+  const padding = resolvePadding(config.padding, 'padding') || undefined;
   const asymmetric = optionalBoolean(config.asymmetric, 'asymmetric') ?? DEFAULTS.asymmetric;
 
   let fernetEnabled: boolean = DEFAULTS.fernetEnabled;
@@ -296,6 +311,7 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
     }
   }
   const base = policyOrThrow(defaultPolicy, 'compression', DEFAULT_COMPRESSION_POLICY);
+  inflationWithinPlaintextLimit(base, 'compression');
 
   const services = new Map<string, ResolvedService>();
   if (config.services !== undefined) {
@@ -304,7 +320,15 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
       const field = `services.${name}`;
       if (name.length === 0) throw configInvalid('services', 'keys must be non-empty service names');
       plainObject(own, field);
-      knownKeys(own, field, ['algorithm', 'compression', 'context', 'requireContext', 'keyDerivation']);
+      knownKeys(own, field, [
+        'algorithm',
+        'compression',
+        'context',
+        'requireContext',
+        'keyDerivation',
+        'padding',
+      ]);
+      const ownPadding = resolvePadding(own.padding, `${field}.padding`);
       const serviceAlgorithm = cipher(own.algorithm, `${field}.algorithm`) ?? algorithm;
       ciphers.add(serviceAlgorithm);
       if (own.compression !== undefined) {
@@ -318,7 +342,18 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
         throw configInvalid(`${field}.context`, 'must be a string');
       }
       wellFormed(name, field);
-      if (own.context !== undefined) wellFormed(own.context, `${field}.context`);
+      if (name.length > MAX_SERVICE_NAME_LENGTH) {
+        throw configInvalid(
+          'services',
+          `keys must be service names of at most ${MAX_SERVICE_NAME_LENGTH} characters`,
+        );
+      }
+      if (own.context !== undefined) {
+        wellFormed(own.context, `${field}.context`);
+        if (utf8LengthUpTo(own.context, MAX_CONTEXT_BYTES) === undefined) {
+          throw configInvalid(`${field}.context`, `must be at most ${MAX_CONTEXT_BYTES} bytes (UTF-8)`);
+        }
+      }
       services.set(
         name,
         Object.freeze({
@@ -327,6 +362,7 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
           context: own.context,
           requireContext: optionalBoolean(own.requireContext, `${field}.requireContext`) ?? false,
           keyDerivation: optionalBoolean(own.keyDerivation, `${field}.keyDerivation`) ?? keyDerivation,
+          padding: ownPadding === undefined ? padding : ownPadding || undefined,
         }),
       );
     }
@@ -336,11 +372,13 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
       config.services?.[name]?.compression !== undefined
         ? `services.${name}.compression`
         : `compression.services.${name}`;
-    overrides[name] = policyOrThrow(policy, field, base);
+    const resolved = policyOrThrow(policy, field, base);
+    inflationWithinPlaintextLimit(resolved, field);
+    overrides[name] = resolved;
   }
   const resolver = new CompressionPolicyResolver({ default: base, services: overrides });
   const defaults = (name: string): ResolvedService =>
-    Object.freeze({ name, algorithm, context: undefined, requireContext: false, keyDerivation });
+    Object.freeze({ name, algorithm, context: undefined, requireContext: false, keyDerivation, padding });
 
   return Object.freeze({
     service,
@@ -413,10 +451,23 @@ function knownKeys(value: object, field: string, allowed: readonly string[]): vo
   }
 }
 
+/**
+ * Inflation is bounded by `maxInflatedBytes`, and what it produces is a plaintext: a limit above the largest
+ * plaintext the facade seals could only serve data no envelope of ours holds.
+ */
+function inflationWithinPlaintextLimit(policy: Readonly<CompressionPolicy>, field: string): void {
+  if (policy.maxInflatedBytes > MAX_PLAINTEXT_BYTES) {
+    throw configInvalid(
+      `${field}.maxInflatedBytes`,
+      `must be at most ${MAX_PLAINTEXT_BYTES} (MAX_PLAINTEXT_BYTES, the largest plaintext sealed in memory)`,
+    );
+  }
+}
+
 function optionalName(value: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
-    throw configInvalid(field, 'must be a non-empty string of at most 256 characters');
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SERVICE_NAME_LENGTH) {
+    throw configInvalid(field, `must be a non-empty string of at most ${MAX_SERVICE_NAME_LENGTH} characters`);
   }
   wellFormed(value, field);
   return value;

@@ -10,6 +10,12 @@
  */
 import { base64UrlDecode, base64UrlEncode, utf8Encode } from '@mesh/crypto-core';
 import { invalidInput, malformed } from './errors.js';
+import {
+  checkCiphertextSize,
+  checkCiphertextTextLength,
+  checkContextSize,
+  checkPlaintextSize,
+} from './limits.js';
 
 /** What `encrypt` accepts. */
 export type PlaintextInput = Uint8Array | string;
@@ -24,13 +30,20 @@ const ASCII_G = 0x67;
 /**
  * Plaintext to bytes without copying bytes; strings are UTF-8 encoded into a fresh array of their own
  * (`TextEncoder`, never `Buffer.from`, which would copy the plaintext into Node's shared pool where any later
- * pooled Buffer's `.buffer` exposes it). The caller wipes that array once sealed.
+ * pooled Buffer's `.buffer` exposes it). The caller wipes that array once sealed. A plaintext over
+ * `MAX_PLAINTEXT_BYTES` is `ERR_PLAINTEXT_TOO_LARGE`, before a string is encoded.
  */
 export function plaintextBytes(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
+  if (data instanceof Uint8Array) {
+    checkPlaintextSize(data);
+    return data;
+  }
   // crypto-core's utf8Encode: TextEncoder, after refusing a string that is not well-formed UTF-16 (a lone
   // surrogate would silently become U+FFFD).
-  if (typeof data === 'string') return utf8Encode(data, 'plaintext');
+  if (typeof data === 'string') {
+    checkPlaintextSize(data);
+    return utf8Encode(data, 'plaintext');
+  }
   throw invalidInput(`plaintext must be a Uint8Array or a string, not ${describe(data)}`);
 }
 
@@ -41,17 +54,20 @@ export type ParsedCiphertext =
 
 /**
  * Classify a ciphertext: Fernet token or mesh envelope. `text` records whether it came as a string, so
- * `rewrap` can answer in the same form.
+ * `rewrap` can answer in the same form. Text over `MAX_CIPHERTEXT_TEXT_LENGTH` and bytes over
+ * `MAX_CIPHERTEXT_BYTES` are `ERR_TOKEN_MALFORMED` before anything is decoded.
  */
 export function parseCiphertext(input: unknown): ParsedCiphertext {
   if (typeof input === 'string') {
     if (input.length === 0) throw malformed('ciphertext is empty');
+    checkCiphertextTextLength(input.length);
     // A Fernet token's first byte is 0x80, so its text starts with 'g'; an envelope's (0x01) with 'A'.
     if (input.charCodeAt(0) === ASCII_G) return { kind: 'fernet', token: input, text: true };
     return { kind: 'envelope', bytes: decodeText(input), text: true };
   }
   if (input instanceof Uint8Array) {
     if (input.length === 0) throw malformed('ciphertext is empty');
+    checkCiphertextSize(input.length);
     if (input[0] === FERNET_VERSION_BYTE)
       return { kind: 'fernet', token: base64UrlEncode(input), text: false };
     if (input[0] === ASCII_G) return { kind: 'fernet', token: asciiText(input), text: false, ascii: true };
@@ -69,10 +85,12 @@ export function decodeText(text: string): Uint8Array {
   }
 }
 
-/** Validate a context option: a string (possibly empty) or absent. */
+/** Validate a context option: a string (possibly empty) of at most `MAX_CONTEXT_BYTES` in UTF-8, or absent. */
 export function checkContext(context: unknown): string | undefined {
-  if (context === undefined || typeof context === 'string') return context;
-  throw invalidInput(`context must be a string, not ${describe(context)}`);
+  if (context === undefined) return context;
+  if (typeof context !== 'string') throw invalidInput(`context must be a string, not ${describe(context)}`);
+  checkContextSize(context);
+  return context;
 }
 
 /**

@@ -23,14 +23,12 @@ import { fsyncDir, writeDurably } from './_atomic-file.js';
 import { BoundedReadError, readRegularFile } from './_bounded-read.js';
 import { acquireFileLock } from './_file-lock.js';
 import { KeyStoreError } from './errors.js';
-import { canonicalJson, documentToStore, parseStoredKeyring } from './keyring.js';
+import { canonicalJson, documentToStore, MAX_KEYRING_DOCUMENT_BYTES, parseStoredKeyring } from './keyring.js';
 import { refuseCondition } from './store-conditions.js';
 import type { CompareAndSwapOptions, KeyStore, StoredKeyring } from './types.js';
 
 /** Format tag of the file wrapper around a keyring document. */
 export const KEYSTORE_FILE_FORMAT = 'mesh-keystore-file/v1';
-/** Default bound on a keyring file: larger files are rejected as corrupt, and never read past it. */
-const MAX_FILE_BYTES = 16 * 1024 * 1024;
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
 /** Payload of {@link FileKeyStoreOptions.onBackupServed}: the main copy was missing or damaged. */
@@ -55,7 +53,11 @@ export interface FileKeyStoreOptions {
   lockStaleMs?: number;
   /** Poll interval when `fs.watch` is unavailable. Default 1000 ms. */
   pollIntervalMs?: number;
-  /** Largest keyring file read, default 16 MiB; the read itself stops there (`stat` sizes are not trusted). */
+  /**
+   * Largest keyring file, default `MAX_KEYRING_DOCUMENT_BYTES` (16 MiB). Reading stops there (`stat` sizes
+   * are not trusted; a larger file is `ERR_KEYSTORE_CORRUPT`), and a write whose file would be larger is
+   * refused with `ERR_KEY_STATE` before anything is written, so the store never holds a file it would refuse.
+   */
   maxFileBytes?: number;
   /**
    * Called each time the main copy is missing or damaged and the `.bak` copy is served instead. Without this
@@ -110,7 +112,7 @@ export class FileKeyStore implements KeyStore {
       lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
       lockStaleMs: options.lockStaleMs ?? 30_000,
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
-      maxFileBytes: options.maxFileBytes ?? MAX_FILE_BYTES,
+      maxFileBytes: options.maxFileBytes ?? MAX_KEYRING_DOCUMENT_BYTES,
     };
     if (!Number.isSafeInteger(this.#options.maxFileBytes) || this.#options.maxFileBytes < 1) {
       throw new KeyStoreError('ERR_CONFIG_INVALID', 'maxFileBytes must be a positive integer');
@@ -151,6 +153,14 @@ export class FileKeyStore implements KeyStore {
     refuseCondition('FileKeyStore', options);
     const doc = documentToStore(name, next);
     const text = serialize(doc);
+    // Before the lock, the temp file or the backup: a file this store would refuse to read is never written.
+    const size = utf8Length(text);
+    if (size > this.#options.maxFileBytes) {
+      throw new KeyStoreError(
+        'ERR_KEY_STATE',
+        `keyring '${name}' would be a ${size}-byte file, over maxFileBytes (${this.#options.maxFileBytes}) of ${this.path}`,
+      );
+    }
     await this.#ensureDir();
     const lock = await acquireFileLock(this.#lockPath, {
       timeoutMs: this.#options.lockTimeoutMs,
@@ -323,6 +333,11 @@ function checksum(doc: StoredKeyring): string {
   return base64UrlEncode(sha256(utf8Encode(canonicalJson(doc))));
 }
 
+/** UTF-8 length of `text`, counted without encoding it. */
+function utf8Length(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
 function serialize(doc: StoredKeyring): string {
   return `${JSON.stringify({ format: KEYSTORE_FILE_FORMAT, sha256: checksum(doc), keyring: doc }, null, 2)}\n`;
 }
@@ -350,8 +365,10 @@ async function readCopy(path: string, maxBytes: number): Promise<Copy> {
   let wrapper: { format?: unknown; sha256?: unknown; keyring?: unknown };
   try {
     wrapper = JSON.parse(text) as typeof wrapper;
-  } catch (e) {
-    return corrupt('not valid JSON', e);
+  } catch {
+    // No cause: V8's SyntaxError quotes the text it failed on, and a file named here by mistake (the KEK
+    // file, a secrets file) would then put part of a secret into the error chain and every log of it.
+    return corrupt('not valid JSON');
   }
   if (typeof wrapper !== 'object' || wrapper === null || wrapper.format !== KEYSTORE_FILE_FORMAT) {
     return corrupt(`not a ${KEYSTORE_FILE_FORMAT} file`);

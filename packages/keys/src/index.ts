@@ -23,7 +23,12 @@ export {
 export type { BackupServedEvent, FileKeyStoreOptions } from './file-key-store.js';
 export { FileKeyStore, KEYSTORE_FILE_FORMAT } from './file-key-store.js';
 export { KeyManager } from './key-manager.js';
-export { KEYRING_FORMAT, parseStoredKeyring } from './keyring.js';
+export {
+  KEYRING_FORMAT,
+  MAX_KEYRING_DOCUMENT_BYTES,
+  MAX_KEYS_PER_KEYRING,
+  parseStoredKeyring,
+} from './keyring.js';
 export type {
   AppliedEvent,
   KeyManagerOptions,
@@ -48,6 +53,7 @@ export type {
 export {
   DEFAULT_MAX_PASSWORD_ITERATIONS,
   derivePasswordKey,
+  MIN_PASSWORD_ITERATIONS,
   PASSWORD_SALT_LENGTH,
   PasswordKeyCache,
 } from './password.js';

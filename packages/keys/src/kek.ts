@@ -12,6 +12,7 @@ import {
   DecryptionError,
   hkdfSha256,
   MAX_PBKDF2_ITERATIONS,
+  MIN_ACCEPTED_PBKDF2_ITERATIONS,
   pbkdf2Sha256,
   randomBytes,
   utf8Encode,
@@ -27,9 +28,11 @@ export const KEK_LENGTH = 32;
 const KEK_SALT_LENGTH = 16;
 /**
  * Lowest PBKDF2 iteration count ever accepted for a passphrase KEK, new or stored (NIST SP 800-132 §5.2's
- * minimum). A stored count must also be at least the configured one (`iterations`, default 600,000).
+ * minimum, crypto-core's `MIN_ACCEPTED_PBKDF2_ITERATIONS`). A stored count must also be at least the
+ * configured one (`iterations`, default 600,000); the ceiling is `maxKekIterations` (default crypto-core's
+ * `MAX_PBKDF2_ITERATIONS`, 10,000,000). Both are checked before any derivation.
  */
-export const MIN_KEK_ITERATIONS = 1_000;
+export const MIN_KEK_ITERATIONS = MIN_ACCEPTED_PBKDF2_ITERATIONS;
 /** A KEK file is 64 hex digits or 44 base64 characters plus whitespace: anything larger is not one. */
 const MAX_KEK_FILE_BYTES = 4_096;
 const HKDF_SALT = utf8Encode('mesh-keyring/v1 kek');

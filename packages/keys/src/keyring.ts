@@ -37,8 +37,34 @@ import {
 export const KEYRING_FORMAT = 'mesh-keyring/v1';
 /** Length of key material for every algorithm in this format. */
 export const KEY_MATERIAL_LENGTH = 32;
-/** Upper bound on keys in one document (bounds the work of parsing a hostile file). */
+/**
+ * Upper bound on keys in one document: a stored document with more is `ERR_KEYSTORE_CORRUPT` (bounds the work
+ * of parsing a hostile file), and a write that would pass it is `ERR_KEY_STATE` (nothing is written). A
+ * keyring that rotates daily and keeps a week of decrypt-only keys holds about ten; retired records beyond 64
+ * per algorithm are destroyed by the manager, so only a keyring that keeps thousands of decrypt-only keys on
+ * purpose comes near it.
+ *
+ * @example
+ * ```ts
+ * import { MAX_KEYS_PER_KEYRING } from '@mesh/keys';
+ * if (manager.keys().length > MAX_KEYS_PER_KEYRING * 0.9) alertOperator('keyring nearly full');
+ * ```
+ */
 export const MAX_KEYS_PER_KEYRING = 10_000;
+/**
+ * Default bound on one stored keyring document, in bytes (16 MiB), for every store of this package and
+ * `@mesh/keystore-etcd`: reading stops there (a larger file or value is `ERR_KEYSTORE_CORRUPT`, never parsed)
+ * and a write that would pass it is `ERR_KEY_STATE` (nothing is written), so a store never holds a document it
+ * would then refuse to read. A document of {@link MAX_KEYS_PER_KEYRING} keys of the largest shape is about
+ * 4 MiB as the file store writes it (indented JSON), so the key-count bound is reached first.
+ *
+ * @example
+ * ```ts
+ * import { FileKeyStore, MAX_KEYRING_DOCUMENT_BYTES } from '@mesh/keys';
+ * new FileKeyStore({ path: '.mesh/keyring.json', maxFileBytes: MAX_KEYRING_DOCUMENT_BYTES / 4 });
+ * ```
+ */
+export const MAX_KEYRING_DOCUMENT_BYTES = 16 * 1024 * 1024;
 const KEK_CHECK_LENGTH = 16;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const ALGORITHMS: ReadonlySet<string> = new Set<KeyAlgorithm>(SUPPORTED_KEY_ALGORITHMS);

@@ -8,6 +8,7 @@
 import {
   DEFAULT_PBKDF2_ITERATIONS,
   hmacSha256,
+  MIN_ACCEPTED_PBKDF2_ITERATIONS,
   pbkdf2Sha256,
   randomBytes,
   utf8Encode,
@@ -20,6 +21,11 @@ const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
 /** Default cap on iterations accepted from stored or received parameters: bounds attacker-chosen work. */
 export const DEFAULT_MAX_PASSWORD_ITERATIONS = 2_000_000;
+/**
+ * Fewest iterations accepted, new or from stored parameters (NIST SP 800-132 §5.2; crypto-core's
+ * `MIN_ACCEPTED_PBKDF2_ITERATIONS`): a tampered parameter block cannot make a password key near-free to guess.
+ */
+export const MIN_PASSWORD_ITERATIONS = MIN_ACCEPTED_PBKDF2_ITERATIONS;
 /** Length of salts {@link derivePasswordKey} generates. */
 export const PASSWORD_SALT_LENGTH = 16;
 const MIN_SALT_LENGTH = 8; // accepted from stored parameters (legacy systems); new salts are 16 bytes
@@ -62,8 +68,15 @@ function check(password: unknown, params: DerivePasswordKeyOptions, maxIteration
     throw new KeyError('ERR_KEY_DERIVATION', 'password must be a non-empty string');
   }
   const iterations = params.iterations ?? DEFAULT_PBKDF2_ITERATIONS;
-  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > maxIterations) {
-    throw new KeyError('ERR_KEY_DERIVATION', `iterations must be an integer in 1..${maxIterations}`);
+  if (
+    !Number.isSafeInteger(iterations) ||
+    iterations < MIN_PASSWORD_ITERATIONS ||
+    iterations > maxIterations
+  ) {
+    throw new KeyError(
+      'ERR_KEY_DERIVATION',
+      `iterations must be an integer in ${MIN_PASSWORD_ITERATIONS}..${maxIterations}`,
+    );
   }
   const length = params.length ?? 32;
   if (!Number.isSafeInteger(length) || length < 16 || length > 64) {
@@ -88,14 +101,24 @@ async function derive(password: string, c: Checked, maxIterations: number): Prom
   return owned(await pbkdf2Sha256(password, c.salt, c.iterations, c.length, { maxIterations }), true);
 }
 
-/** The result object: `key` non-enumerable, so printing or serialising the result never shows it. */
+/**
+ * The result object: `key` non-enumerable, so serialising or spreading the result never shows it, and a
+ * custom `util.inspect` that prints the parameters only, so neither does printing it, even with hidden
+ * properties shown (`util.inspect(x, { showHidden: true })`, `console.log('%o', x)` walk non-enumerable ones).
+ */
 function derived(key: Uint8Array, c: Checked): DerivedPasswordKey {
   const params: PasswordKeyParams = {
     algorithm: 'pbkdf2-hmac-sha256',
     salt: copyOf(c.salt),
     iterations: c.iterations,
   };
-  return Object.defineProperty({ params }, 'key', { value: key, enumerable: false }) as DerivedPasswordKey;
+  const result = Object.defineProperty({ params }, 'key', { value: key, enumerable: false });
+  Object.defineProperty(result, inspectSymbol, {
+    value: () =>
+      `DerivedPasswordKey { algorithm: '${params.algorithm}', iterations: ${params.iterations}, salt: ${params.salt.length} bytes, key: ${key.length} bytes }`,
+    enumerable: false,
+  });
+  return result as DerivedPasswordKey;
 }
 
 /** A copy in memory of its own (never a pool slice), for every array handed to a caller. */
@@ -110,7 +133,8 @@ function copyOf(bytes: Uint8Array): Uint8Array {
  * loop). Without `salt` a fresh 16-byte salt is drawn; store the returned `params` to derive the same key later.
  *
  * @throws {KeyError} `ERR_KEY_DERIVATION` for an empty password, a bad salt, or iterations outside
- *   `1..maxIterations` (so a tampered parameter block cannot make us spin for hours).
+ *   {@link MIN_PASSWORD_ITERATIONS}..`maxIterations` (so a tampered parameter block can neither make us spin
+ *   for hours nor make the key near-free to guess), checked before any derivation.
  * @example
  * ```ts
  * const { key, params } = await derivePasswordKey('correct horse battery staple');

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { hkdfSha256, utf8Encode } from '@mesh/crypto-core';
+import { HKDF_SHA256_MAX_LENGTH, hkdfSha256, utf8Encode } from '@mesh/crypto-core';
 import { owned } from './_secret-bytes.js';
 import { KeyError } from './errors.js';
 
@@ -29,8 +29,8 @@ export function deriveSubkey(key: Uint8Array, service: string, length = 32): Uin
   if (typeof service !== 'string' || service.length === 0) {
     throw new KeyError('ERR_KEY_DERIVATION', 'service name must be a non-empty string');
   }
-  if (!Number.isSafeInteger(length) || length < 1 || length > 255 * 32) {
-    throw new KeyError('ERR_KEY_DERIVATION', 'subkey length must be 1..8160 bytes');
+  if (!Number.isSafeInteger(length) || length < 1 || length > HKDF_SHA256_MAX_LENGTH) {
+    throw new KeyError('ERR_KEY_DERIVATION', `subkey length must be 1..${HKDF_SHA256_MAX_LENGTH} bytes`);
   }
   // Whatever the backend hands back, the caller gets an array that owns its whole buffer.
   return owned(hkdfSha256(key, EMPTY_SALT, utf8Encode(service), length), true);

@@ -17,6 +17,7 @@ import {
   type CompareAndSwapOptions,
   type KeyStore,
   KeyStoreError,
+  MAX_KEYRING_DOCUMENT_BYTES,
   parseStoredKeyring,
   type StoredKeyring,
   WriteConditionFailedError,
@@ -35,7 +36,28 @@ export interface EtcdKeyStoreOptions extends EtcdConnectionOptions {
    * closed by {@link EtcdKeyStore.close}). Its call deadlines are then the caller's business.
    */
   client?: Etcd3;
+  /**
+   * Largest keyring document, in bytes of its JSON, default {@link DEFAULT_ETCD_MAX_DOCUMENT_BYTES} (1 MiB).
+   * A stored value that is larger is `ERR_KEYSTORE_CORRUPT` and never parsed; a write of a larger document is
+   * refused with `ERR_KEY_STATE` before the txn is sent. Keep it below etcd's `--max-request-bytes`
+   * (default 1.5 MiB): past that etcd refuses the txn, which would surface as `ERR_KEYSTORE_UNAVAILABLE`.
+   */
+  maxDocumentBytes?: number;
 }
+
+/**
+ * Default bound on a keyring document in etcd (1 MiB): under etcd's default request limit (1.5 MiB), so a
+ * keyring too large for etcd gets a typed `ERR_KEY_STATE` from us instead of a refused txn. A keyring of a
+ * few hundred keys (years of daily rotation) is some 100 KB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_ETCD_MAX_DOCUMENT_BYTES, EtcdKeyStore } from '@mesh/keystore-etcd';
+ * // etcd started with --max-request-bytes 10485760:
+ * new EtcdKeyStore({ endpoints: 'http://127.0.0.1:2379', maxDocumentBytes: 8 * DEFAULT_ETCD_MAX_DOCUMENT_BYTES });
+ * ```
+ */
+export const DEFAULT_ETCD_MAX_DOCUMENT_BYTES = 1024 * 1024;
 
 /** Why a watch was set up again (event `watch-restarted`). */
 export interface WatchRestartedEvent {
@@ -84,6 +106,8 @@ export class EtcdKeyStore implements KeyStore {
   readonly prefix: string;
   /** Upper bound of every unary call, ms. */
   readonly callTimeoutMs: number;
+  /** Largest keyring document read or written, bytes. */
+  readonly maxDocumentBytes: number;
   readonly #client: Etcd3;
   readonly #ownsClient: boolean;
   readonly #seen = new Map<string, Seen>();
@@ -98,6 +122,18 @@ export class EtcdKeyStore implements KeyStore {
 
   constructor(options: EtcdKeyStoreOptions = {}) {
     this.prefix = normalizePrefix(options.prefix);
+    const maxDocumentBytes = options.maxDocumentBytes ?? DEFAULT_ETCD_MAX_DOCUMENT_BYTES;
+    if (
+      !Number.isSafeInteger(maxDocumentBytes) ||
+      maxDocumentBytes < 1 ||
+      maxDocumentBytes > MAX_KEYRING_DOCUMENT_BYTES
+    ) {
+      throw new KeyStoreError(
+        'ERR_CONFIG_INVALID',
+        `maxDocumentBytes must be an integer from 1 to ${MAX_KEYRING_DOCUMENT_BYTES}`,
+      );
+    }
+    this.maxDocumentBytes = maxDocumentBytes;
     if (options.client) {
       this.#client = options.client;
       this.#ownsClient = false;
@@ -162,7 +198,7 @@ export class EtcdKeyStore implements KeyStore {
    * The stored document, or `undefined` when no keyring `name` exists.
    *
    * @throws {KeyStoreError} `ERR_KEYSTORE_UNAVAILABLE` (etcd unreachable or slower than `callTimeoutMs`),
-   *   `ERR_KEYSTORE_CORRUPT` (not a keyring document).
+   *   `ERR_KEYSTORE_CORRUPT` (not a keyring document, or larger than `maxDocumentBytes`).
    */
   async load(name: string): Promise<StoredKeyring | undefined> {
     this.#checkOpen();
@@ -174,7 +210,7 @@ export class EtcdKeyStore implements KeyStore {
     // arrives as another event, so the reload it triggers needs no second round trip.
     if (pushed && (!seen || BigInt(pushed.kv.mod_revision) > BigInt(seen.modRevision))) {
       this.#noteRead(name, pushed.revision);
-      const doc = parseValue(pushed.kv, key);
+      const doc = parseValue(pushed.kv, key, this.maxDocumentBytes);
       this.#seen.set(name, { version: doc.version, modRevision: pushed.kv.mod_revision });
       return doc;
     }
@@ -182,7 +218,7 @@ export class EtcdKeyStore implements KeyStore {
     this.#noteRead(name, res.header.revision);
     const kv = res.kvs[0];
     if (!kv) return undefined;
-    const doc = parseValue(kv, key);
+    const doc = parseValue(kv, key, this.maxDocumentBytes);
     this.#seen.set(name, { version: doc.version, modRevision: kv.mod_revision });
     return doc;
   }
@@ -195,7 +231,8 @@ export class EtcdKeyStore implements KeyStore {
    * @throws {WriteConditionFailedError} (`@mesh/keys`) when the version matched but the condition did not
    *   (nothing written).
    * @throws {KeyStoreError} `ERR_KEYSTORE_UNAVAILABLE`, `ERR_CONFIG_INVALID` (unknown condition kind, name
-   *   mismatch), `ERR_KEYSTORE_CORRUPT` (`next` is not a valid document).
+   *   mismatch), `ERR_KEYSTORE_CORRUPT` (`next` is not a valid document), `ERR_KEY_STATE` (its JSON is larger
+   *   than `maxDocumentBytes`; nothing sent).
    */
   async compareAndSwap(
     name: string,
@@ -216,6 +253,13 @@ export class EtcdKeyStore implements KeyStore {
     const key = this.keyOf(name);
     const keyBuf = Buffer.from(key);
     const value = Buffer.from(JSON.stringify(doc));
+    // Before any round trip: a document this store would refuse to read back is never written.
+    if (value.length > this.maxDocumentBytes) {
+      throw new KeyStoreError(
+        'ERR_KEY_STATE',
+        `keyring '${name}' would be a ${value.length}-byte value, over maxDocumentBytes (${this.maxDocumentBytes}) of ${key}`,
+      );
+    }
     for (let attempt = 0; attempt < 2; attempt++) {
       let own: ICompare;
       let expectedMod: string | undefined;
@@ -252,7 +296,7 @@ export class EtcdKeyStore implements KeyStore {
         this.#seen.delete(name);
         return false;
       }
-      const currentVersion = versionOf(current);
+      const currentVersion = versionOf(current, this.maxDocumentBytes);
       if (currentVersion !== undefined) {
         this.#seen.set(name, { version: currentVersion, modRevision: current.mod_revision });
       }
@@ -336,7 +380,14 @@ export class EtcdKeyStore implements KeyStore {
   }
 }
 
-function parseValue(kv: IKeyValue, key: string): StoredKeyring {
+function parseValue(kv: IKeyValue, key: string, maxBytes: number): StoredKeyring {
+  // Before decoding or parsing: a hostile or runaway value costs no JSON work.
+  if (kv.value.length > maxBytes) {
+    throw new KeyStoreError(
+      'ERR_KEYSTORE_CORRUPT',
+      `value of ${key} is ${kv.value.length} bytes, over maxDocumentBytes (${maxBytes})`,
+    );
+  }
   let json: unknown;
   try {
     json = JSON.parse(kv.value.toString('utf8'));
@@ -346,7 +397,8 @@ function parseValue(kv: IKeyValue, key: string): StoredKeyring {
   return parseStoredKeyring(json);
 }
 
-function versionOf(kv: IKeyValue): number | undefined {
+function versionOf(kv: IKeyValue, maxBytes: number): number | undefined {
+  if (kv.value.length > maxBytes) return undefined; // the next load reports it as corrupt
   try {
     const v = (JSON.parse(kv.value.toString('utf8')) as { version?: unknown }).version;
     return typeof v === 'number' ? v : undefined;

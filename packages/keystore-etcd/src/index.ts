@@ -23,7 +23,7 @@ export type {
   EtcdKeyStoreOptions,
   WatchRestartedEvent,
 } from './etcd-key-store.js';
-export { EtcdKeyStore } from './etcd-key-store.js';
+export { DEFAULT_ETCD_MAX_DOCUMENT_BYTES, EtcdKeyStore } from './etcd-key-store.js';
 export { DEFAULT_PREFIX } from './layout.js';
 export type {
   LeaderElectionEvents,
