@@ -5,11 +5,13 @@
  * - a ladder: raw node:crypto, then the facade's layers added one at a time (each rung its own candidate in
  *   the same interleaved rounds), so the difference between adjacent rungs is that layer's cost in µs/call;
  * - a V8 CPU profile (node:inspector, 50 µs sampling, started after warm-up) of a loop of facade encrypts and
- *   of decrypts, self time aggregated by function, as µs per call. (`perf` with `--perf-basic-prof` would split native time better,
- *   but hardware counters are not available on this virtual machine; the ladder covers what `--cpu-prof`
- *   charges to the wrong frame.)
+ *   of decrypts (and, with `--baseline`, of the other build's), taken in interleaved segments, self time
+ *   aggregated by function and by layer (node:crypto, each of our packages, the garbage collector), as µs per
+ *   call. (`perf` with `--perf-basic-prof` would split native time better, but hardware counters are not
+ *   available on this virtual machine; the ladder covers what the profiler charges to the wrong frame.)
  *
- * Options: `--ms N` CPU-profile loop length (default 3000), `--rounds N`, `--slice-ms N`, `--out DIR`,
+ * Options: `--ms N` CPU-profile time per loop (default 3000), `--segments N` (turns it is split into,
+ * default 10), `--rounds N`, `--slice-ms N`, `--out DIR`,
  * `--label TEXT` (stored with the figures, e.g. "before" / "after"), `--baseline DIR`: a built copy of another
  * commit of this repository (e.g. `git archive <commit> | tar -x -C DIR`, then `pnpm install --offline` and
  * `pnpm build` there), whose facade then runs in the same interleaved rounds, so before and after are
@@ -36,18 +38,20 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SIZE = 1024;
 const CONTEXT_FREE_HEADER = Uint8Array.of(1, 1, 0, 0, 0, 0, 1);
 
-/**
- * A loop of 1 KiB facade calls under the V8 CPU profiler (node:inspector, 50 µs sampling), started after
- * set-up and warm-up so that module loading and key generation stay out of the profile.
- */
-async function profiledLoop(
-  which: 'encrypt' | 'decrypt',
-  ms: number,
-): Promise<{ calls: number; profile: string }> {
-  const enc = await createEncryption({ compression: false, metrics: new NoopCollector() });
+/** A loop of 1 KiB facade calls (set up and warmed up once), profiled in segments. */
+interface FacadeLoop {
+  readonly name: string;
+  /** Runs calls until `until` (performance.now()); returns how many. */
+  run(until: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Opens a facade of `build` and warms the loop up (JIT, key leases) so set-up stays out of the profile. */
+async function openLoop(name: string, which: 'encrypt' | 'decrypt', build: Build): Promise<FacadeLoop> {
+  const enc = await build.createEncryption({ compression: false, metrics: new build.NoopCollector() });
   const data = new Uint8Array(Buffer.from(payloadText(SIZE)));
   const sealed = await enc.encrypt(data);
-  const loop = async (until: number) => {
+  const run = async (until: number) => {
     let calls = 0;
     while (performance.now() < until) {
       for (let i = 0; i < 256; i++) {
@@ -58,7 +62,20 @@ async function profiledLoop(
     }
     return calls;
   };
-  await loop(performance.now() + 300); // warm-up: JIT, key leases
+  await run(performance.now() + 300);
+  return { name, run, close: () => enc.close() };
+}
+
+/**
+ * V8 CPU profiles (node:inspector, 50 µs sampling) of every loop, taken in `segments` turns of `ms / segments`
+ * each, loop after loop in an order that rotates each turn, so that a burst of load from another process
+ * lands on every loop alike (the profiler's times are wall-clock: load inflates whatever runs meanwhile).
+ */
+async function profileInterleaved(
+  loops: readonly FacadeLoop[],
+  ms: number,
+  segments: number,
+): Promise<Record<string, { functions: SelfTime[]; categories: SelfTime[] }>> {
   const session = new Session();
   session.connect();
   const post = (method: string, params?: object) =>
@@ -67,12 +84,24 @@ async function profiledLoop(
     );
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 50 });
-  await post('Profiler.start');
-  const calls = await loop(performance.now() + ms);
-  const { profile } = (await post('Profiler.stop')) as { profile: object };
+  const acc = new Map(loops.map((l) => [l.name, new SelfTimes()]));
+  for (let turn = 0; turn < segments; turn++) {
+    for (let i = 0; i < loops.length; i++) {
+      const loop = loops[(i + turn) % loops.length]!;
+      await post('Profiler.start');
+      const calls = await loop.run(performance.now() + ms / segments);
+      const { profile } = (await post('Profiler.stop')) as { profile: object };
+      acc.get(loop.name)!.add(JSON.stringify(profile), calls);
+    }
+  }
   session.disconnect();
-  await enc.close();
-  return { calls, profile: JSON.stringify(profile) };
+  return Object.fromEntries(loops.map((l) => [l.name, acc.get(l.name)!.rows()]));
+}
+
+/** What the profiled loops need of a build of this repository: this one, or the `--baseline` one. */
+interface Build {
+  readonly createEncryption: typeof createEncryption;
+  readonly NoopCollector: typeof NoopCollector;
 }
 
 interface ProfileNode {
@@ -81,30 +110,106 @@ interface ProfileNode {
   children?: number[];
 }
 
-/** Self time per function (µs per call), from a V8 CPU profile. */
-function aggregate(profileJson: string, calls: number): { fn: string; usPerCall: number; share: number }[] {
-  const p = JSON.parse(profileJson) as {
-    nodes: ProfileNode[];
-    samples: number[];
-    timeDeltas: number[];
-  };
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
-  let total = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    const node = byId.get(p.samples[i]!)!;
-    const dt = p.timeDeltas[i] ?? 0;
-    const f = node.callFrame;
-    if (f.functionName === '(idle)') continue;
-    const file = f.url ? basename(f.url.replace(/^file:\/\//, '')) : '';
-    const key = `${f.functionName || '(anonymous)'}${file ? ` ${file}:${f.lineNumber + 1}` : ''}`;
-    self.set(key, (self.get(key) ?? 0) + dt);
-    total += dt;
+/** One row of a CPU profile's self time: µs per call and share of the samples. */
+interface SelfTime {
+  fn: string;
+  usPerCall: number;
+  share: number;
+}
+
+/**
+ * Where a frame's self time belongs: node:crypto (its JavaScript wrapper and, charged to that wrapper's
+ * frames, the OpenSSL work under it), V8's garbage collector, one of our packages (by its dist path), or the
+ * rest (the loop itself, promise machinery, V8).
+ */
+function categoryOf(functionName: string, url: string): string {
+  if (functionName === '(garbage collector)') return 'garbage collector';
+  if (url.includes('internal/crypto/') || url === 'node:crypto') return 'node:crypto (wrapper + OpenSSL)';
+  const ours = /packages\/([a-z-]+)\/dist\//.exec(url);
+  // The one array each call returns (the owned-buffer rule: its own ArrayBuffer, never a pool slice).
+  if (ours && (functionName === 'allocate' || functionName === 'allocUninit'))
+    return 'owned output array (allocation)';
+  if (ours) return `@mesh/${ours[1]}`;
+  return 'other (loop, promises, V8)';
+}
+
+/** Self time per function and per category, summed over a loop's profiled segments. */
+class SelfTimes {
+  readonly #functions = new Map<string, number>();
+  readonly #categories = new Map<string, number>();
+  #total = 0;
+  #calls = 0;
+
+  /** Adds one segment's V8 CPU profile, taken while the loop made `calls` calls. */
+  add(profileJson: string, calls: number): void {
+    const p = JSON.parse(profileJson) as {
+      nodes: ProfileNode[];
+      samples: number[];
+      timeDeltas: number[];
+    };
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const parentOf = new Map<number, ProfileNode>();
+    for (const n of p.nodes) for (const c of n.children ?? []) parentOf.set(c, n);
+    // A native frame (no url: node:crypto's C++ bindings such as `initiv`, `update`, `final`) belongs where
+    // its nearest JavaScript caller does.
+    const categoryOfNode = (node: ProfileNode): string => {
+      let n: ProfileNode | undefined = node;
+      while (n !== undefined && n.callFrame.url === '' && !n.callFrame.functionName.startsWith('(')) {
+        n = parentOf.get(n.id);
+      }
+      return n === undefined
+        ? 'other (loop, promises, V8)'
+        : categoryOf(n.callFrame.functionName, n.callFrame.url);
+    };
+    for (let i = 0; i < p.samples.length; i++) {
+      const node = byId.get(p.samples[i]!)!;
+      const dt = p.timeDeltas[i] ?? 0;
+      const f = node.callFrame;
+      // Idle time, and the inspector handling Profiler.start/stop (`dispatch`), are not the loop's.
+      if (f.functionName === '(idle)' || (f.functionName === 'dispatch' && f.url === '')) continue;
+      const file = f.url ? basename(f.url.replace(/^file:\/\//, '')) : '';
+      const key = `${f.functionName || '(anonymous)'}${file ? ` ${file}:${f.lineNumber + 1}` : ''}`;
+      this.#functions.set(key, (this.#functions.get(key) ?? 0) + dt);
+      const category = categoryOfNode(node);
+      this.#categories.set(category, (this.#categories.get(category) ?? 0) + dt);
+      this.#total += dt;
+    }
+    this.#calls += calls;
   }
-  return [...self.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 18)
-    .map(([fn, us]) => ({ fn, usPerCall: us / calls, share: us / total }));
+
+  /** The top functions and every category, as µs per call and share of the samples. */
+  rows(): { functions: SelfTime[]; categories: SelfTime[] } {
+    const rows = (m: Map<string, number>, n: number) =>
+      [...m.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, n)
+        .map(([fn, us]) => ({ fn, usPerCall: us / this.#calls, share: us / this.#total }));
+    return { functions: rows(this.#functions, 18), categories: rows(this.#categories, 12) };
+  }
+}
+
+/** node:crypto writing the facade's own envelope: header as AAD, one owned output (see suites/symmetric.ts). */
+function rawEnvelopeEncrypt(key: Buffer, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(7 + 12 + data.length + 16);
+  out.set(CONTEXT_FREE_HEADER, 0);
+  const iv = randomBytes(12);
+  out.set(iv, 7);
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  c.setAAD(CONTEXT_FREE_HEADER);
+  out.set(c.update(data), 19);
+  c.final();
+  out.set(c.getAuthTag(), 19 + data.length);
+  return out;
+}
+
+function rawEnvelopeDecrypt(key: Buffer, envelope: Uint8Array): Uint8Array {
+  const end = envelope.length - 16;
+  const d = createDecipheriv('aes-256-gcm', key, envelope.subarray(7, 19));
+  d.setAuthTag(envelope.subarray(end));
+  d.setAAD(envelope.subarray(0, 7));
+  const out = d.update(envelope.subarray(19, end));
+  d.final();
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 function rawEncrypt(key: Buffer, data: Uint8Array): Buffer {
@@ -113,15 +218,20 @@ function rawEncrypt(key: Buffer, data: Uint8Array): Buffer {
   return Buffer.concat([iv, c.update(data), c.final(), c.getAuthTag()]);
 }
 
-/** The facade of another build of this repository (`--baseline DIR`), to time before and after side by side. */
-async function baselineFacade(dir: string) {
+/** Another build of this repository (`--baseline DIR`), to time and profile before and after side by side. */
+async function loadBuild(dir: string): Promise<Build> {
   const mod = (await import(pathToFileURL(join(dir, 'packages/encryption/dist/index.js')).href)) as {
     createEncryption: typeof createEncryption;
   };
   const metrics = (await import(pathToFileURL(join(dir, 'packages/metrics/dist/index.js')).href)) as {
     NoopCollector: typeof NoopCollector;
   };
-  return mod.createEncryption({ compression: false, metrics: new metrics.NoopCollector() });
+  return { createEncryption: mod.createEncryption, NoopCollector: metrics.NoopCollector };
+}
+
+async function baselineFacade(dir: string) {
+  const build = await loadBuild(dir);
+  return build.createEncryption({ compression: false, metrics: new build.NoopCollector() });
 }
 
 /** Ladder rungs: each adds one layer of the facade's work to the one before. */
@@ -144,6 +254,7 @@ async function ladder(rounds: number, sliceMs: number, baselineDir: string | und
   const sealed = await noop.encrypt(data);
   const sealedProm = await prom.encrypt(data);
   const sealedRaw = rawEncrypt(key, data);
+  const sealedRawEnvelope = rawEnvelopeEncrypt(key, data);
   // The facade's own key, so crypto-core can open the facade's envelope directly.
   const facadeKey = (await noop.keys.acquireEncryptionKey('aes-256-gcm')).material;
   const nonce = randomBytes(12);
@@ -177,7 +288,22 @@ async function ladder(rounds: number, sliceMs: number, baselineDir: string | und
       label: 'createCipheriv only, cached KeyObject',
       op: () => createCipheriv('aes-256-gcm', keyObject, nonce),
     },
+    {
+      id: 'e2a',
+      label: 'createCipheriv + setAAD(7-byte header)',
+      op: () => createCipheriv('aes-256-gcm', key, nonce).setAAD(CONTEXT_FREE_HEADER),
+    },
+    {
+      id: 'e2o',
+      label: `new Uint8Array(${7 + 12 + SIZE + 16}) (one owned envelope)`,
+      op: () => new Uint8Array(7 + 12 + SIZE + 16),
+    },
     { id: 'e3', label: 'raw node:crypto encrypt (Buffer.concat)', op: () => rawEncrypt(key, data) },
+    {
+      id: 'e3e',
+      label: "raw node:crypto encrypt, the facade's envelope (header as AAD, owned output)",
+      op: () => rawEnvelopeEncrypt(key, data),
+    },
     {
       id: 'e4',
       label: 'crypto-core aesGcmEncryptInto, envelope in one allocation, AAD = header',
@@ -187,6 +313,11 @@ async function ladder(rounds: number, sliceMs: number, baselineDir: string | und
       id: 'e5',
       label: 'keys.acquireEncryptionKey (await)',
       op: () => keys.acquireEncryptionKey('aes-256-gcm'),
+    },
+    {
+      id: 'e5s',
+      label: 'keys.tryAcquireEncryptionKey (synchronous)',
+      op: () => keys.tryAcquireEncryptionKey('aes-256-gcm') ?? keys.acquireEncryptionKey('aes-256-gcm'),
     },
     { id: 'e6', label: 'facade encrypt, NoopCollector', op: () => noop.encrypt(data) },
     { id: 'e7', label: 'facade encrypt, PrometheusCollector', op: () => prom.encrypt(data) },
@@ -208,6 +339,11 @@ async function ladder(rounds: number, sliceMs: number, baselineDir: string | und
       },
     },
     {
+      id: 'd1e',
+      label: "raw node:crypto decrypt, the facade's envelope (header as AAD, plain Uint8Array out)",
+      op: () => rawEnvelopeDecrypt(key, sealedRawEnvelope),
+    },
+    {
       id: 'd2',
       label: 'crypto-core aesGcmDecrypt, AAD = header',
       op: () => aesGcmDecrypt(facadeKey, sealed.subarray(7, 19), sealed.subarray(19), sealed.subarray(0, 7)),
@@ -216,6 +352,11 @@ async function ladder(rounds: number, sliceMs: number, baselineDir: string | und
       id: 'd3',
       label: 'keys.getDecryptionKey (await)',
       op: () => keys.getDecryptionKey(active.id, 'aes-256-gcm'),
+    },
+    {
+      id: 'd3s',
+      label: 'keys.cachedDecryptionKey (synchronous)',
+      op: () => keys.cachedDecryptionKey(active.id, 'aes-256-gcm'),
     },
     { id: 'd4', label: 'facade decrypt, NoopCollector', op: () => noop.decrypt(sealed) },
     { id: 'd5', label: 'facade decrypt, PrometheusCollector', op: () => prom.decrypt(sealedProm) },
@@ -249,7 +390,9 @@ async function ladder(rounds: number, sliceMs: number, baselineDir: string | und
   const comparisons: { label: string; ratio: Summary }[] = [];
   const pairs: [string, string, string][] = [
     ['e6', 'e3', 'facade encrypt / raw node:crypto encrypt (calls per CPU second)'],
+    ['e6', 'e3e', "facade encrypt / raw node:crypto writing the facade's envelope"],
     ['d4', 'd1', 'facade decrypt / raw node:crypto decrypt'],
+    ['d4', 'd1e', "facade decrypt / raw node:crypto reading the facade's envelope"],
     ['e7', 'e6', 'Prometheus / no-op, encrypt'],
     ['d5', 'd4', 'Prometheus / no-op, decrypt'],
   ];
@@ -273,6 +416,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       ms: { type: 'string', default: '3000' },
+      segments: { type: 'string', default: '10' },
       rounds: { type: 'string', default: '7' },
       'slice-ms': { type: 'string', default: '150' },
       out: { type: 'string' },
@@ -287,11 +431,15 @@ async function main(): Promise<void> {
     Number(values['slice-ms']),
     values.baseline,
   );
-  const profiles: Record<string, { fn: string; usPerCall: number; share: number }[]> = {};
+  const current: Build = { createEncryption, NoopCollector };
+  const baseline = values.baseline === undefined ? undefined : await loadBuild(values.baseline);
+  const loops: FacadeLoop[] = [];
   for (const which of ['encrypt', 'decrypt'] as const) {
-    const { calls, profile } = await profiledLoop(which, Number(values.ms));
-    profiles[which] = aggregate(profile, calls);
+    if (baseline !== undefined) loops.push(await openLoop(`baseline ${which}`, which, baseline));
+    loops.push(await openLoop(which, which, current));
   }
+  const profiles = await profileInterleaved(loops, Number(values.ms), Number(values.segments));
+  await Promise.all(loops.map((l) => l.close()));
   const label = values.label!;
   const json = {
     label,
@@ -322,10 +470,26 @@ async function main(): Promise<void> {
         `| ${c.label} | ${c.ratio.median.toFixed(2)}x [${c.ratio.min.toFixed(2)}-${c.ratio.max.toFixed(2)}] |`,
     ),
   ];
-  for (const [which, rows] of Object.entries(profiles)) {
+  const categories = [...new Set(Object.values(profiles).flatMap((p) => p.categories.map((c) => c.fn)))];
+  const loopNames = Object.keys(profiles);
+  lines.push(
+    '',
+    `CPU profile of each loop (${values.segments} interleaved segments), self time by where it belongs, µs per call (share of the loop)`,
+    '',
+    `| where | ${loopNames.join(' | ')} |`,
+    `|---|${loopNames.map(() => '---').join('|')}|`,
+  );
+  for (const c of categories) {
+    const cells = loopNames.map((l) => {
+      const row = profiles[l]!.categories.find((x) => x.fn === c);
+      return row ? `${row.usPerCall.toFixed(2)} (${(row.share * 100).toFixed(0)}%)` : '-';
+    });
+    lines.push(`| ${c} | ${cells.join(' | ')} |`);
+  }
+  for (const [which, p] of Object.entries(profiles)) {
     lines.push('', `CPU profile, facade ${which} loop: self time by function (top 18), µs per call`, '');
     lines.push('| function | µs/call | share |', '|---|---|---|');
-    for (const r of rows)
+    for (const r of p.functions)
       lines.push(`| \`${r.fn}\` | ${r.usPerCall.toFixed(3)} | ${(r.share * 100).toFixed(1)}% |`);
   }
   writeFileSync(join(outDir, `profile-${label}.md`), `${lines.join('\n')}\n`);

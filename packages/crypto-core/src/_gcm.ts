@@ -25,6 +25,15 @@ export interface GcmParams {
 }
 
 function checkKeyNonce(params: GcmParams, key: unknown, nonce: unknown, backend: SymmetricBackend): void {
+  // Fast path first (once per message): the checks below only run to build the error for bad input.
+  if (
+    key instanceof Uint8Array &&
+    nonce instanceof Uint8Array &&
+    params.nonceLength === nonce.length &&
+    params.keyLengths.includes(key.length)
+  ) {
+    return;
+  }
   assertBytes('key', key, ...params.keyLengths);
   if (params.nonceLength !== undefined) {
     assertBytes('nonce', nonce, params.nonceLength);
@@ -41,11 +50,15 @@ function checkKeyNonce(params: GcmParams, key: unknown, nonce: unknown, backend:
   }
 }
 
-/** True when `a` and `b` share memory and `b` does not start exactly where `a` starts. */
-function overlapsShifted(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.buffer !== b.buffer || a.length === 0 || b.length === 0) return false;
-  const overlap = a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
-  return overlap && a.byteOffset !== b.byteOffset;
+/**
+ * True when `a` and the `length` bytes of `out` from `offset` share memory and do not start at the same
+ * byte (encrypting in place is fine; a shifted overlap would read bytes already overwritten).
+ */
+function overlapsShifted(a: Uint8Array, out: Uint8Array, offset: number, length: number): boolean {
+  if (a.length === 0 || length === 0 || a.buffer !== out.buffer) return false;
+  const start = out.byteOffset + offset;
+  const overlap = a.byteOffset < start + length && start < a.byteOffset + a.byteLength;
+  return overlap && a.byteOffset !== start;
 }
 
 /** Seal into `out` at `outOffset`; returns the offset just past the tag. */
@@ -67,10 +80,10 @@ export function gcmSealInto(
   if (!isIntegerIn(outOffset, 0, out.length) || out.length - outOffset < needed) {
     throw new MeshCryptoError('ERR_INVALID_INPUT', `out needs ${needed} bytes from outOffset`);
   }
-  const target = out.subarray(outOffset, outOffset + needed);
   // Encrypting in place is fine (each chunk is read before it is overwritten); a shifted overlap is not.
-  const input = overlapsShifted(plaintext, target) ? copyOf(plaintext) : plaintext;
-  return outOffset + backend.gcmSealInto(key, nonce, input, aad, target, 0);
+  const input = overlapsShifted(plaintext, out, outOffset, needed) ? copyOf(plaintext) : plaintext;
+  // The backend writes exactly `needed` bytes from outOffset (checked above to fit): no subarray needed.
+  return backend.gcmSealInto(key, nonce, input, aad, out, outOffset);
 }
 
 /** Seal into a new array: `ciphertext || tag`. */

@@ -19,8 +19,8 @@ import {
   AES_256_KEY_LENGTH,
   AES_GCM_NONCE_LENGTH,
   AES_GCM_TAG_LENGTH,
-  aesGcmDecrypt,
   aesGcmEncryptInto,
+  aesGcmOpenDetached,
   randomNonceInto,
 } from '@mesh/crypto-core';
 import { malformed, unsupported } from './errors.js';
@@ -312,10 +312,14 @@ export function openGcmAt(
   context: Uint8Array | undefined,
 ): Uint8Array {
   const nonceEnd = bodyOffset + AES_GCM_NONCE_LENGTH;
-  return aesGcmDecrypt(
+  const tagStart = envelope.length - AES_GCM_TAG_LENGTH;
+  // Ciphertext and tag as two views (not `ct || tag` split again below): one subarray fewer per message. A
+  // body too short for a tag gives a short tag view, which fails like any forgery (ERR_DECRYPTION_FAILED).
+  return aesGcmOpenDetached(
     key,
     envelope.subarray(bodyOffset, nonceEnd),
-    envelope.subarray(nonceEnd),
+    envelope.subarray(nonceEnd, Math.max(nonceEnd, tagStart)),
+    envelope.subarray(Math.max(nonceEnd, tagStart)),
     envelopeAad(envelope.subarray(0, HEADER_LENGTH), context),
   );
 }

@@ -278,7 +278,8 @@ export class KeyManager {
         idle = 0;
       }
       const now = this.#clock();
-      if (this.#automatic && now >= this.#nextMaintenanceAt) this.#scheduleMaintenance();
+      const ready = this.#useWithoutWaiting(algorithm, now);
+      if (ready !== undefined) return ready;
       const rec = this.#snapshot?.primaries.get(algorithm);
       if (!rec) {
         if (this.#automatic) await this.#rotateOnce(algorithm, 'initial', undefined);
@@ -286,10 +287,11 @@ export class KeyManager {
         continue;
       }
       const id = rec.stored.id;
-      if (!this.#automatic && this.#intervalDue(rec.stored, now)) {
-        // Not ours to rotate: say so, and keep encrypting with the current key (within its usage limit).
-        this.#emitDue(algorithm, 'interval', id, now);
-      } else if (this.#intervalDue(rec.stored, now) && now >= (this.#autoRetryAt.get(algorithm) ?? 0)) {
+      if (
+        this.#automatic &&
+        this.#intervalDue(rec.stored, now) &&
+        now >= (this.#autoRetryAt.get(algorithm) ?? 0)
+      ) {
         try {
           await this.#rotateOnce(algorithm, 'interval', id);
         } catch (error) {
@@ -299,13 +301,7 @@ export class KeyManager {
         }
         continue;
       }
-      const lease = this.#leases.get(id);
-      if (lease && lease.next < lease.end) {
-        // Synchronous between the check and the increment: atomic on the event loop.
-        lease.next++;
-        this.#uses.set(id, (this.#uses.get(id) ?? 0) + 1);
-        return rec.active!;
-      }
+      // The lease is used up (or there is none yet).
       if (rec.stored.reserved < this.#usageLimit(algorithm)) {
         const fallback = await this.#leaseOrFallback(algorithm, id);
         if (fallback) return fallback;
@@ -319,6 +315,32 @@ export class KeyManager {
   }
 
   /**
+   * {@link acquireEncryptionKey} without waiting: the primary of `algorithm` with one use reserved, when that
+   * needs no store operation (this manager's lease on the primary has a use left and no rotation is due that
+   * this manager must do first); otherwise `undefined`, and nothing is reserved. The use is counted exactly
+   * as `acquireEncryptionKey` counts it, so `maxEncryptionsPerKey` holds whichever of the two a caller uses.
+   * For hot paths that want to skip an `await` per message: try this first, and fall back to
+   * `acquireEncryptionKey` on `undefined`.
+   *
+   * @throws {KeyError} `ERR_KEY_STATE` when the manager is closed, `ERR_CONFIG_INVALID` for an algorithm the
+   *   keyring does not hold.
+   * @example
+   * ```ts
+   * const key = keys.tryAcquireEncryptionKey('aes-256-gcm') ?? (await keys.acquireEncryptionKey('aes-256-gcm'));
+   * ```
+   */
+  tryAcquireEncryptionKey(algorithm: KeyAlgorithm = 'aes-256-gcm'): ActiveKey | undefined {
+    this.#checkUsable(algorithm);
+    // The clock matters here only for an interval policy or a retention deadline (maintenance); without
+    // either, nothing can be due at any time, so the per-message clock read is skipped.
+    const now =
+      this.#policy.intervalMs === undefined && this.#nextMaintenanceAt === Number.POSITIVE_INFINITY
+        ? 0
+        : this.#clock();
+    return this.#useWithoutWaiting(algorithm, now);
+  }
+
+  /**
    * The key with `id` if it may decrypt (`staged`, `primary`, `decrypt-only`). An unknown id re-reads the
    * store once (another node may have rotated) before failing.
    *
@@ -329,28 +351,41 @@ export class KeyManager {
    * ```
    */
   async getDecryptionKey(id: number, algorithm?: KeyAlgorithm): Promise<ActiveKey> {
+    const held = this.cachedDecryptionKey(id, algorithm);
+    if (held !== undefined) return held;
+    // Not in the keyring in memory: another node may have rotated, so re-read once (rate limited).
+    const until = this.#negative.get(id);
+    if (until !== undefined && until > performance.now()) {
+      this.#stats.negativeCacheHits++;
+    } else {
+      this.#negative.delete(id);
+      const read = await this.#refreshOnMiss();
+      const rec = this.#snapshot?.records.get(id);
+      if (rec) return this.#decryptable(rec, algorithm);
+      // Only an id a re-read did not find is remembered (not one merely answered inside the interval).
+      if (read) this.#rememberUnknown(id);
+    }
+    throw this.#notFound(id, algorithm);
+  }
+
+  /**
+   * {@link getDecryptionKey} for a key already in the keyring this manager holds in memory, without waiting:
+   * the key with `id` when it may decrypt, the same `ERR_KEY_STATE` (retired) or `ERR_KEY_NOT_FOUND` (other
+   * algorithm) when it is there but may not, and `undefined` when the id is not in memory (then
+   * `getDecryptionKey` re-reads the store for it). Every call checks the keyring as it is now, so a key
+   * retired a moment ago is refused here too.
+   *
+   * @throws {KeyError} `ERR_KEY_NOT_FOUND`, `ERR_KEY_STATE` (retired, or the manager is closed),
+   *   `ERR_CONFIG_INVALID` for an algorithm the keyring does not hold.
+   * @example
+   * ```ts
+   * const key = keys.cachedDecryptionKey(envelopeKeyId) ?? (await keys.getDecryptionKey(envelopeKeyId));
+   * ```
+   */
+  cachedDecryptionKey(id: number, algorithm?: KeyAlgorithm): ActiveKey | undefined {
     this.#checkUsable(algorithm);
-    let rec = this.#snapshot?.records.get(id);
-    if (!rec) {
-      const until = this.#negative.get(id);
-      if (until !== undefined && until > performance.now()) {
-        this.#stats.negativeCacheHits++;
-      } else {
-        this.#negative.delete(id);
-        const read = await this.#refreshOnMiss();
-        rec = this.#snapshot?.records.get(id);
-        // Only an id a re-read did not find is remembered (not one merely answered inside the interval).
-        if (!rec && read) this.#rememberUnknown(id);
-      }
-    }
-    if (!rec || (algorithm !== undefined && rec.stored.algorithm !== algorithm)) {
-      throw new KeyError(
-        'ERR_KEY_NOT_FOUND',
-        `no key ${id}${algorithm ? ` for ${algorithm}` : ''} in keyring '${this.name}'`,
-      );
-    }
-    if (!rec.active) throw new KeyError('ERR_KEY_STATE', `key ${id} is retired`);
-    return rec.active;
+    const rec = this.#snapshot?.records.get(id);
+    return rec === undefined ? undefined : this.#decryptable(rec, algorithm);
   }
 
   /**
@@ -771,6 +806,44 @@ export class KeyManager {
         await Promise.race([applied, sleep(Math.min(left, Math.max(this.#missReloadIntervalMs, 10)))]);
       }
     });
+  }
+
+  /**
+   * The hot path of {@link acquireEncryptionKey}: one use of the primary when no store operation is needed,
+   * else `undefined` with nothing reserved. Synchronous between the lease check and the increment: atomic on
+   * the event loop.
+   */
+  #useWithoutWaiting(algorithm: KeyAlgorithm, now: number): ActiveKey | undefined {
+    if (this.#automatic && now >= this.#nextMaintenanceAt) this.#scheduleMaintenance();
+    const rec = this.#snapshot?.primaries.get(algorithm);
+    if (!rec) return undefined;
+    const id = rec.stored.id;
+    if (this.#intervalDue(rec.stored, now)) {
+      // Not ours to rotate: say so, and keep encrypting with the current key (within its usage limit).
+      if (!this.#automatic) this.#emitDue(algorithm, 'interval', id, now);
+      // Ours, and not in the back-off after a failed attempt: the caller rotates first.
+      else if (now >= (this.#autoRetryAt.get(algorithm) ?? 0)) return undefined;
+    }
+    const lease = this.#leases.get(id);
+    if (lease === undefined || lease.next >= lease.end) return undefined;
+    lease.next++;
+    this.#uses.set(id, (this.#uses.get(id) ?? 0) + 1);
+    return rec.active!;
+  }
+
+  /** The key of `rec` if it may decrypt (as `algorithm`, when given); the typed refusal otherwise. */
+  #decryptable(rec: KeyRecord, algorithm: KeyAlgorithm | undefined): ActiveKey {
+    if (algorithm !== undefined && rec.stored.algorithm !== algorithm)
+      throw this.#notFound(rec.stored.id, algorithm);
+    if (!rec.active) throw new KeyError('ERR_KEY_STATE', `key ${rec.stored.id} is retired`);
+    return rec.active;
+  }
+
+  #notFound(id: number, algorithm: KeyAlgorithm | undefined): KeyError {
+    return new KeyError(
+      'ERR_KEY_NOT_FOUND',
+      `no key ${id}${algorithm ? ` for ${algorithm}` : ''} in keyring '${this.name}'`,
+    );
   }
 
   #maxKekIterationsOption(): { maxIterations?: number } {

@@ -231,6 +231,13 @@ export class PrometheusCollector implements MetricsCollector {
   private readonly freeSlots: number[];
   private readonly clock: () => number;
   private readonly names: readonly string[];
+  // The hot path records the same (operation, algorithm) and the same key again and again: the last one
+  // found is remembered, so a repeat costs two identity compares instead of `Map` lookups.
+  private lastOperation: unknown = undefined;
+  private lastAlgorithm: unknown = undefined;
+  private lastPair = 0;
+  private lastKeyId: unknown = undefined;
+  private lastKeySlot = -1;
 
   /**
    * @throws MetricsError `ERR_CONFIG_INVALID` for invalid options or when the registry already holds a
@@ -298,20 +305,31 @@ export class PrometheusCollector implements MetricsCollector {
     bytesIn: number,
     bytesOut: number,
   ): void {
-    let op = OPERATION_INDEX.get(operation);
-    if (op === undefined) {
-      op = UNKNOWN_OPERATION;
-      this.rejected[REJECT_LABEL]! += 1;
-    }
-    let alg = ALGORITHM_INDEX.get(algorithm);
-    if (alg === undefined) {
-      alg = UNKNOWN_ALGORITHM;
-      this.rejected[REJECT_LABEL]! += 1;
+    let pair: number;
+    if (operation === this.lastOperation && algorithm === this.lastAlgorithm) {
+      pair = this.lastPair;
+    } else {
+      let op = OPERATION_INDEX.get(operation);
+      if (op === undefined) {
+        op = UNKNOWN_OPERATION;
+        this.rejected[REJECT_LABEL]! += 1;
+      }
+      let alg = ALGORITHM_INDEX.get(algorithm);
+      if (alg === undefined) {
+        alg = UNKNOWN_ALGORITHM;
+        this.rejected[REJECT_LABEL]! += 1;
+      }
+      pair = op * N_ALGORITHMS + alg;
+      // Only labels from the closed sets are remembered: an unknown one is counted as rejected every time.
+      if (op !== UNKNOWN_OPERATION && alg !== UNKNOWN_ALGORITHM) {
+        this.lastOperation = operation;
+        this.lastAlgorithm = algorithm;
+        this.lastPair = pair;
+      }
     }
     let res = 1;
     if (result === 'success') res = 0;
     else if (result !== 'failure') this.rejected[REJECT_LABEL]! += 1;
-    const pair = op * N_ALGORITHMS + alg;
     this.operations[pair * 2 + res]! += 1;
     if (isCount(durationSeconds)) this.duration.observe(pair, durationSeconds);
     else this.rejected[REJECT_VALUE]! += 1;
@@ -361,7 +379,16 @@ export class PrometheusCollector implements MetricsCollector {
       this.rejected[REJECT_VALUE]! += 1;
       return;
     }
-    const slot = this.keySlots.get(keyId) ?? this.admitKey(keyId);
+    let slot: number;
+    if (keyId === this.lastKeyId) {
+      slot = this.lastKeySlot;
+    } else {
+      slot = this.keySlots.get(keyId) ?? this.admitKey(keyId);
+      if (slot >= 0) {
+        this.lastKeyId = keyId;
+        this.lastKeySlot = slot;
+      }
+    }
     if (slot >= 0) this.keyUses[slot]! += count;
   }
 
@@ -384,6 +411,10 @@ export class PrometheusCollector implements MetricsCollector {
     }
     const slot = this.keySlots.get(id);
     if (slot === undefined) return;
+    if (this.lastKeySlot === slot) {
+      this.lastKeyId = undefined; // the slot is free now: the next use looks the id up (and is refused)
+      this.lastKeySlot = -1;
+    }
     this.keySlots.delete(id);
     this.keySlots.delete(String(id));
     this.keyIds[slot] = Number.NaN;

@@ -6,7 +6,8 @@
  * - ours: the facade (`@mesh/encryption`) with no-op metrics, with a context, with Prometheus metrics, and its
  *   Fernet mode; crypto-core with the forge backend (the facade has no backend option, so the pure-JavaScript
  *   backend is measured one layer down, through crypto-core's public API).
- * - peers: raw node:crypto (as a user would write it: `Buffer.concat`, and the faster one-output variant),
+ * - peers: raw node:crypto (as a user would write it: `Buffer.concat`, and the faster one-output variant;
+ *   and like for like, `raw-envelope`: the facade's own envelope bytes, header as AAD, one owned output),
  *   the AWS Encryption SDK for JavaScript with a raw AES keyring (unsigned committing suite 0x0478 and the
  *   default signed suite 0x0578), `fernet-nodejs`, npm `fernet`, Python `cryptography`, `openssl speed`.
  *
@@ -38,6 +39,7 @@ export const IMPLEMENTATIONS = {
   'raw-naive': 'node:crypto AES-256-GCM (Buffer.concat)',
   'raw-one-output': 'node:crypto AES-256-GCM (one output buffer)',
   raw: 'node:crypto AES-256-GCM',
+  'raw-envelope': "node:crypto AES-256-GCM, the facade's envelope (header as AAD, one owned array)",
   'aws-0478': 'AWS Encryption SDK, suite 0x0478 (unsigned)',
   'aws-0578': 'AWS Encryption SDK, suite 0x0578 (signed, default)',
   'fernet-nodejs': 'fernet-nodejs',
@@ -71,6 +73,8 @@ export const SYMMETRIC_CANDIDATE_IDS: readonly string[] = [
   'raw-naive:encrypt',
   'raw-one-output:encrypt',
   'raw:decrypt',
+  'raw-envelope:encrypt',
+  'raw-envelope:decrypt',
   'openssl-gcm:encrypt',
   'openssl-cbc:encrypt',
 ];
@@ -132,6 +136,41 @@ function rawDecrypt(key: Buffer, sealed: Buffer): Buffer {
   return out;
 }
 
+/** Envelope v1 header of an AES-256-GCM envelope (version, algorithm 0x01, no flags, key id) under `keyId`. */
+function gcmHeader(keyId: number): Uint8Array {
+  return Uint8Array.of(1, 1, 0, keyId >>> 24, (keyId >>> 16) & 0xff, (keyId >>> 8) & 0xff, keyId & 0xff);
+}
+
+/**
+ * node:crypto producing exactly what the facade produces (the like-for-like peer): the 7-byte header, a
+ * `randomBytes(12)` nonce, the header as AAD, and header, nonce, ciphertext and tag in one plain `Uint8Array`
+ * that owns its whole buffer (the facade's memory rule; `Buffer.concat` would hand out a slice of Node's
+ * shared pool). The facade opens these envelopes and this opens the facade's (checked before timing).
+ */
+function rawEnvelopeSeal(key: Uint8Array, header: Uint8Array, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(7 + 12 + data.length + 16);
+  out.set(header, 0);
+  const nonce = randomBytes(12);
+  out.set(nonce, 7);
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(header);
+  out.set(c.update(data), 19);
+  c.final();
+  out.set(c.getAuthTag(), 19 + data.length);
+  return out;
+}
+
+/** Opens an envelope v1 GCM body with the header as AAD; the plaintext as a plain `Uint8Array` (owned). */
+function rawEnvelopeOpen(key: Uint8Array, envelope: Uint8Array): Uint8Array {
+  const end = envelope.length - 16;
+  const d = createDecipheriv('aes-256-gcm', key, envelope.subarray(7, 19));
+  d.setAuthTag(envelope.subarray(end));
+  d.setAAD(envelope.subarray(0, 7));
+  const out = d.update(envelope.subarray(19, end));
+  d.final();
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
 /** The facades the group uses, built once per run. */
 export interface Facades {
   readonly noop: Encryption;
@@ -156,6 +195,8 @@ async function candidatesAt(size: number, facades: Facades): Promise<Candidate[]
   const { noop, prom } = facades;
 
   const sealedRaw = rawOneOutput(key, data);
+  const envelopeHeader = gcmHeader(0x0a1b2c3d);
+  const sealedEnvelope = rawEnvelopeSeal(key, envelopeHeader, data);
   const sealed = await noop.encrypt(data);
   const sealedCtx = await noop.encrypt(data, { context: CONTEXT });
   const sealedProm = await prom.encrypt(data);
@@ -191,6 +232,8 @@ async function candidatesAt(size: number, facades: Facades): Promise<Candidate[]
     { id: 'raw-naive:encrypt', op: () => rawNaive(key, data) },
     { id: 'raw-one-output:encrypt', op: () => rawOneOutput(key, data) },
     { id: 'raw:decrypt', op: () => rawDecrypt(key, sealedRaw) },
+    { id: 'raw-envelope:encrypt', op: () => rawEnvelopeSeal(key, envelopeHeader, data) },
+    { id: 'raw-envelope:decrypt', op: () => rawEnvelopeOpen(key, sealedEnvelope) },
     { id: 'facade:encrypt', op: () => noop.encrypt(data) },
     { id: 'facade:decrypt', op: () => noop.decrypt(sealed) },
     { id: 'facade-ctx:encrypt', op: () => noop.encrypt(data, { context: CONTEXT }) },
@@ -235,6 +278,16 @@ async function verifyRoundTrips(size: number, facades: Facades): Promise<void> {
   same(await facades.noop.fernet.decrypt(await facades.noop.fernet.encrypt(data)), 'Fernet mode');
   const key = randomBytes(32);
   same(rawDecrypt(key, rawNaive(key, data)), 'raw node:crypto');
+  // The like-for-like peer writes and reads the facade's own envelope bytes: under the facade's key, the
+  // facade opens what it seals and it opens what the facade seals.
+  const facadeSealed = await facades.noop.encrypt(data);
+  const keyId = new DataView(facadeSealed.buffer).getUint32(3);
+  const facadeKey = (await facades.noop.keys.getDecryptionKey(keyId)).material;
+  same(rawEnvelopeOpen(facadeKey, facadeSealed), "raw envelope (opening the facade's)");
+  same(
+    await facades.noop.decrypt(rawEnvelopeSeal(facadeKey, gcmHeader(keyId), data)),
+    'raw envelope (opened by the facade)',
+  );
   const fn = new FernetNodejs(FernetNodejs.generateKey());
   same(fn.decrypt(fn.encrypt(text)), 'fernet-nodejs');
   const secret = new npmFernet.Secret(randomBytes(32).toString('base64url'));

@@ -135,6 +135,27 @@ export function aesGcmSuite(backend: SymmetricBackend): void {
       shifted.set(msg);
       aesGcmEncryptInto(key, nonce, shifted.subarray(0, msg.length), undefined, shifted, 3, backend);
       expect(hex(shifted.subarray(3))).toBe(expected);
+      // A one-update message, with `out` itself a view at an offset into a larger buffer: in place at
+      // outOffset, and shifted either way.
+      const small = msg.subarray(0, 1000);
+      const smallExpected = hex(aesGcmEncrypt(key, nonce, small, undefined, backend));
+      for (const shift of [0, 3, -3]) {
+        const whole = new Uint8Array(11 + small.length + 16 + 6);
+        const out = whole.subarray(5);
+        const outOffset = 4;
+        const at = outOffset + shift;
+        out.set(small, at);
+        const end = aesGcmEncryptInto(
+          key,
+          nonce,
+          out.subarray(at, at + small.length),
+          undefined,
+          out,
+          outOffset,
+          backend,
+        );
+        expect(hex(out.subarray(outOffset, end)), `shift ${shift}`).toBe(smallExpected);
+      }
     });
 
     it('round-trips sizes around the 64 KiB chunk boundary', () => {

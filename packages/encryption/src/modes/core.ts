@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { performance } from 'node:perf_hooks';
 import {
   type CompressionPolicy,
   compress as compressBytes,
@@ -47,7 +48,10 @@ const DERIVED_CACHE_LIMIT = 256;
 /** Default algorithm label of a failure recorded before the envelope named its cipher. */
 export const GCM = 'aes-256-gcm' as const;
 
-/** Monotonic clock for operation durations. */
+/**
+ * Monotonic clock for operation durations. `node:perf_hooks`' `performance` rather than the global one: the
+ * global is a lazy accessor on `globalThis`, one more call per read (two reads per observed operation).
+ */
 export const now = (): number => performance.now();
 
 /** Shared state and rules of the facade's modes. Internal: held by the facade in a `#private` field. */
@@ -197,11 +201,24 @@ export class FacadeCore {
    * envelopes sealed by others under the same keyring; a key of another algorithm is `ERR_KEY_NOT_FOUND`.
    */
   async decryptionKey(id: number, cipher: EnvelopeCipher): Promise<ActiveKey> {
-    const key = await this.keys.getDecryptionKey(id);
+    return this.#ofCipher(await this.keys.getDecryptionKey(id), cipher);
+  }
+
+  /**
+   * {@link decryptionKey} without waiting, for the hot path: the key when the keyring in memory holds it (its
+   * state judged now: a retired key is `ERR_KEY_STATE` at once), `undefined` when only a store re-read could
+   * find it (then the caller awaits {@link decryptionKey}).
+   */
+  decryptionKeyIfHeld(id: number, cipher: EnvelopeCipher): ActiveKey | undefined {
+    const key = this.keys.cachedDecryptionKey(id);
+    return key === undefined ? undefined : this.#ofCipher(key, cipher);
+  }
+
+  #ofCipher(key: ActiveKey, cipher: EnvelopeCipher): ActiveKey {
     if (key.algorithm !== cipher) {
       throw new EncryptionError(
         'ERR_KEY_NOT_FOUND',
-        `no key ${id} for ${cipher} in keyring '${this.config.keyring}'`,
+        `no key ${key.id} for ${cipher} in keyring '${this.config.keyring}'`,
       );
     }
     return key;

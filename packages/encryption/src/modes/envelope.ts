@@ -6,7 +6,9 @@
  * This is the facade's hot path, one function each way: {@link encryptEnvelope} and {@link decryptEnvelope}.
  * Why it stays within a few percent of raw node:crypto: the config is validated once at construction; the
  * per-(service, context) decision (compression policy, context bytes) is cached by the core's `plan`; the key
- * comes from the key manager's in-memory lease (no store I/O per call); the envelope is built in one
+ * comes from the key manager's in-memory lease, synchronously (no store I/O and no `await` per call: the key
+ * manager's `tryAcquireEncryptionKey` / `cachedDecryptionKey`, which still count every use and judge the key's
+ * state on every call); the envelope is built in one
  * allocation with its nonce drawn from crypto-core's CSPRNG pool (no CSPRNG call per message); metrics are two
  * clock reads and a few counter increments, and with the no-op collector not even that (no clock is read, no
  * collector called). `apps/bench` measures what each of these costs.
@@ -59,7 +61,8 @@ export async function encryptEnvelope(
     cipher = plan.service.algorithm;
     const payload = core.compress(plaintext, plan, options?.compress);
     try {
-      const key = await core.keys.acquireEncryptionKey(cipher);
+      // The lease in hand almost always has a use left: take it without an await (counted the same way).
+      const key = core.keys.tryAcquireEncryptionKey(cipher) ?? (await core.keys.acquireEncryptionKey(cipher));
       const flags = payload === plaintext ? 0 : FLAG_COMPRESSED;
       const padding = plan.service.padding;
       const out =
@@ -129,7 +132,9 @@ export async function decryptEnvelope(
     cipher = cipherOfEnvelope(header.algorithm) ?? throwWrongEntryPoint(header);
     if (envelope.length < minEnvelopeLength(cipher))
       throw malformed('envelope is shorter than nonce and tag');
-    const key = await core.decryptionKey(header.keyId, cipher);
+    // A key the keyring in memory holds needs no await; only an unknown id goes to the store (rate limited).
+    const key =
+      core.decryptionKeyIfHeld(header.keyId, cipher) ?? (await core.decryptionKey(header.keyId, cipher));
     const payload = openEnvelope(cipher, core.keyFor(key, plan.service), envelope, plan.contextBytes);
     const out = header.flags === 0 ? payload : core.unwrapPayload(payload, header, plan);
     if (core.observed) {

@@ -98,10 +98,20 @@ export const nodeSymmetric: SymmetricBackend = {
     // GCM's default tag is 16 bytes; no options object (parsing one costs ~1 µs per call at 1 KiB).
     const cipher = createCipheriv(gcmName(key), key, nonce);
     if (aad !== undefined && aad.length > 0) cipher.setAAD(aad);
-    let o = pump((c) => cipher.update(c), plaintext, out, outOffset);
-    const rest = cipher.final(); // GCM is a stream mode: always empty, kept for completeness.
-    out.set(rest, o);
-    o += rest.length;
+    let o: number;
+    if (plaintext.length <= CHUNK) {
+      // The common message: one update, no closure for pump (this runs once per envelope).
+      const r = cipher.update(plaintext);
+      out.set(r, outOffset);
+      o = outOffset + r.length;
+    } else {
+      o = pump((c) => cipher.update(c), plaintext, out, outOffset);
+    }
+    const rest = cipher.final(); // GCM is a stream mode: always empty; final() computes the tag.
+    if (rest.length > 0) {
+      out.set(rest, o);
+      o += rest.length;
+    }
     out.set(cipher.getAuthTag(), o);
     return o + 16;
   },
