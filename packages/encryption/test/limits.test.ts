@@ -6,6 +6,8 @@
  * without building it); the one real round trip at the plaintext limit is 256 MiB, about a second.
  */
 import { Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { createEncryption, type Encryption, inspect } from '../src/index.js';
 import {
@@ -337,6 +339,33 @@ describe('utf8LengthUpTo', () => {
         if (expected > 0) expect(utf8LengthUpTo(text, expected - 1)).toBeUndefined();
         expect(utf8LengthUpTo(text, expected)).toBe(expected);
       }
+    }
+  });
+});
+
+describe('the call-plan cache is bounded in total, not per service', () => {
+  it('16 services x 1,024 contexts of 4,000 bytes: the retained heap stays far below what they weigh', async () => {
+    // Each plan keeps its context string and its UTF-8 bytes (~8 KB here). A bound per service only
+    // (1,024 plans each, times any number of services) let a caller choosing both `service` and `context`
+    // pin 1,024 x 1,024 plans; 16 x 1,024 of these weigh ~130 MB, a total bound keeps ~8 MB.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const enc = await createEncryption({ service: 'orders', compression: false });
+    try {
+      const payload = new Uint8Array(1);
+      await enc.encrypt(payload, { context: 'warm-up' });
+      gc();
+      const before = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+      for (let s = 0; s < 16; s++) {
+        for (let c = 0; c < 1024; c++) {
+          await enc.encrypt(payload, { service: `svc-${s}`, context: `${s}:${c}:`.padEnd(4000, 'x') });
+        }
+      }
+      gc();
+      const grown = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers - before;
+      expect(grown).toBeLessThan(48 * 1024 * 1024);
+    } finally {
+      await enc.close();
     }
   });
 });

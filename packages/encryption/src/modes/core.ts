@@ -41,7 +41,7 @@ export interface CallPlan {
   readonly policy: Readonly<CompressionPolicy>;
 }
 
-/** Contexts remembered per service; past it the cache is cleared (contexts may be unbounded caller input). */
+/** Plans remembered over all services; past it the cache is cleared (contexts may be unbounded caller input). */
 const PLAN_CACHE_LIMIT = 1024;
 const DERIVED_CACHE_LIMIT = 256;
 
@@ -63,6 +63,8 @@ export class FacadeCore {
   readonly observed: boolean;
   readonly fernet: FernetKeyring;
   readonly #plans = new Map<string, Map<string, CallPlan>>();
+  /** Plans held in `#plans` over all services (bounded by PLAN_CACHE_LIMIT). */
+  #planCount = 0;
   readonly #derived = new Map<number, { material: Uint8Array; byService: Map<string, Uint8Array> }>();
 
   constructor(
@@ -95,17 +97,12 @@ export class FacadeCore {
         serviceName = options.service;
       }
     }
-    let byContext = this.#plans.get(serviceName);
-    if (byContext === undefined) {
-      // The service name is HKDF info for derived subkeys: it must have exactly one UTF-8 encoding.
-      utf8Encode(serviceName, 'service');
-      if (this.#plans.size >= PLAN_CACHE_LIMIT) this.#plans.clear();
-      byContext = new Map();
-      this.#plans.set(serviceName, byContext);
-    }
+    const byContext = this.#plans.get(serviceName);
     const cacheKey = context ?? '';
-    const hit = byContext.get(cacheKey);
+    const hit = byContext?.get(cacheKey);
     if (hit !== undefined) return hit;
+    // The service name is HKDF info for derived subkeys: it must have exactly one UTF-8 encoding.
+    if (byContext === undefined) utf8Encode(serviceName, 'service');
     const service = this.config.serviceConfig(serviceName);
     const effective = context === undefined || context === '' ? service.context : context;
     if (service.requireContext && (effective === undefined || effective === '')) {
@@ -117,8 +114,20 @@ export class FacadeCore {
       contextBytes: encodeContext(effective),
       policy: this.config.compressionPolicy(serviceName, effective),
     };
-    if (byContext.size >= PLAN_CACHE_LIMIT) byContext.clear();
-    byContext.set(cacheKey, plan);
+    // One bound over every service's plans, not one per service: a caller choosing both `service` and
+    // `context` (each up to its limit) could otherwise pin PLAN_CACHE_LIMIT^2 plans of up to 4 KiB context each.
+    // A service's map is made only here, with its first plan, so a failing call leaves nothing behind.
+    if (this.#planCount >= PLAN_CACHE_LIMIT) {
+      this.#plans.clear();
+      this.#planCount = 0;
+    }
+    let plans = this.#plans.get(serviceName);
+    if (plans === undefined) {
+      plans = new Map();
+      this.#plans.set(serviceName, plans);
+    }
+    plans.set(cacheKey, plan);
+    this.#planCount++;
     return plan;
   }
 
