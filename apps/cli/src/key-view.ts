@@ -4,7 +4,7 @@
  * @module
  */
 import type { KeyAlgorithm, KeyInfo, KeyManager } from '@mesh/keys';
-import { isoTime } from './print.js';
+import { formatAge, isoTime, printTable } from './print.js';
 
 /** The algorithms a keyring holds a primary of. */
 export const ALGORITHMS: readonly KeyAlgorithm[] = ['aes-256-gcm', 'fernet'];
@@ -33,4 +33,25 @@ export function primaries(manager: KeyManager): Array<{ algorithm: KeyAlgorithm;
     algorithm,
     id: keys.find((k) => k.algorithm === algorithm && k.state === 'primary')?.id,
   })).filter((p) => p.id !== undefined);
+}
+
+/** `keyring list`'s table (file store and etcd alike): one row per key, no material. */
+export function printKeyTable(keys: ReadonlyArray<ReturnType<typeof keyView>>): void {
+  printTable(
+    ['ID', 'ALGORITHM', 'STATE', 'AGE', 'USES'],
+    keys.map((k) => [
+      String(k.id),
+      k.algorithm,
+      k.state,
+      formatAge(k.ageSeconds * 1000),
+      String(k.uses) + (k.imported ? ' (imported)' : ''),
+    ]),
+  );
+}
+
+/** How many keys are in each state (every state listed, zero included). */
+export function countByState(keys: readonly KeyInfo[]): Record<string, number> {
+  const states: Record<string, number> = { staged: 0, primary: 0, 'decrypt-only': 0, retired: 0 };
+  for (const k of keys) states[k.state] = (states[k.state] ?? 0) + 1;
+  return states;
 }

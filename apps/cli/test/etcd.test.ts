@@ -5,8 +5,8 @@
  */
 import { KeyManager } from '@mesh/keys';
 import { EtcdKeyStore, listFleetNodes, NodeRegistration, RotationCoordinator } from '@mesh/keystore-etcd';
+import { EtcdProcess, freePort } from '@mesh/local-etcd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdProcess, freePort } from './etcd-process.js';
 import { expectFailure, expectSuccess, meshcrypt, randomKek } from './helpers.js';
 
 let etcd: EtcdProcess;

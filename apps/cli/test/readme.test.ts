@@ -8,8 +8,8 @@
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EtcdProcess } from './etcd-process.js';
 import { APP, BIN, REPO, runCommand, tempDir } from './helpers.js';
 
 const README = readFileSync(join(APP, 'README.md'), 'utf8');

@@ -12,9 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EtcdProcess, etcdAvailable } from '@mesh/local-etcd';
 import { CommanderError } from 'commander';
 import { type DashboardServer, serveDashboard } from './dashboard.js';
-import { type EtcdServer, etcdAvailable, startEtcd } from './etcd-server.js';
 import { Fleet } from './fleet.js';
 import { Monitor } from './monitor.js';
 import { type DemoOptions, EXIT_USAGE, parseOptions, UsageError } from './options.js';
@@ -79,7 +79,7 @@ interface KillRecord {
 
 /** Starts a private etcd for `--start-etcd`, runs the demo, and stops that etcd whatever happens. */
 async function run(o: DemoOptions): Promise<number> {
-  let etcd: EtcdServer | undefined;
+  let etcd: EtcdProcess | undefined;
   try {
     if (o.store.kind === 'etcd' && o.store.start) {
       if (!(await etcdAvailable())) {
@@ -87,20 +87,25 @@ async function run(o: DemoOptions): Promise<number> {
           '--start-etcd needs the etcd binary on PATH (Debian/Ubuntu: apt-get install etcd-server), or use --etcd <url>',
         );
       }
-      etcd = await startEtcd();
+      etcd = await EtcdProcess.start({ name: 'mesh-demo' });
       log(`mesh-demo: started a private etcd (pid ${etcd.pid}) on ${etcd.endpoint}, data in ${etcd.dataDir}`);
     }
     const endpoint = o.store.kind === 'etcd' ? (etcd?.endpoint ?? o.store.endpoint) : undefined;
     return await runFleet(o, await prepareStore(o, endpoint), etcd);
   } finally {
     if (etcd) {
+      const pid = etcd.pid; // read before stop(), which forgets the child
       await etcd.stop();
-      log(`mesh-demo: stopped the private etcd (pid ${etcd.pid}) and removed its data`);
+      log(`mesh-demo: stopped the private etcd (pid ${pid}) and removed its data`);
     }
   }
 }
 
-async function runFleet(o: DemoOptions, store: PreparedStore, etcd: EtcdServer | undefined): Promise<number> {
+async function runFleet(
+  o: DemoOptions,
+  store: PreparedStore,
+  etcd: EtcdProcess | undefined,
+): Promise<number> {
   const { env, label: STORE_LABEL } = store;
   const ports = o.services.map((_, i) => (o.port === 0 ? 0 : o.port + 1 + i));
   const fleet = new Fleet(o.services, env, ports);
@@ -246,7 +251,7 @@ async function runFleet(o: DemoOptions, store: PreparedStore, etcd: EtcdServer |
         failedDuring?: number;
       }
     | undefined;
-  async function freezer(server: EtcdServer, ms: number): Promise<void> {
+  async function freezer(server: EtcdProcess, ms: number): Promise<void> {
     await pause(o.durationMs * 0.4);
     if (stopping.signal.aborted) return;
     // Between two rotations, once every service encrypts under the newest key: a service reserves its uses
@@ -269,10 +274,10 @@ async function runFleet(o: DemoOptions, store: PreparedStore, etcd: EtcdServer |
       failedBefore: traffic.total.failed,
       requestsBefore: traffic.total.requests,
     };
-    server.pause();
+    server.freeze();
     monitor.note(`etcd frozen (SIGSTOP, pid ${server.pid}) for ${ms / 1000} s`);
     await sleep(ms);
-    server.resume();
+    server.thaw();
     freeze.requestsDuring = traffic.total.requests - freeze.requestsBefore;
     freeze.failedDuring = traffic.total.failed - freeze.failedBefore;
     etcdFrozen = false;

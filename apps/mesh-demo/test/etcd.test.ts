@@ -1,8 +1,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
-import { startEtcd } from '../src/etcd-server.js';
 import { runDemo, serviceRows } from './run-demo.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mesh-demo-etcd-'));
@@ -90,7 +90,7 @@ describe('mesh demo on etcd (--start-etcd)', () => {
   });
 
   it('--etcd URL: the fleet on an etcd it did not start, under a keyring prefix of its own', async () => {
-    const etcd = await startEtcd();
+    const etcd = await EtcdProcess.start();
     try {
       const run = await runDemo([
         '--etcd',
@@ -111,7 +111,7 @@ describe('mesh demo on etcd (--start-etcd)', () => {
       expect(out).toMatch(new RegExp(`at ${etcd.endpoint} under mesh-demo/[0-9a-f]{12}/`));
       expect(out).not.toContain('private etcd');
       // Not the demo's etcd: still running after the demo.
-      expect(() => process.kill(etcd.pid, 0)).not.toThrow();
+      expect(() => process.kill(etcd.pid!, 0)).not.toThrow();
     } finally {
       await etcd.stop();
     }

@@ -8,8 +8,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { Etcd3 } from 'etcd3';
-import { EtcdProcess } from '../test/helpers/etcd-process.js';
 import { announcePeers, FleetNode, nextEvent } from '../test/helpers/fleet.js';
 
 /** `3.4.23` from `etcd --version` of the binary the harness starts (`MESH_ETCD_BINARY` or `etcd`). */

@@ -1,8 +1,8 @@
 import { KeyManager, KeyStoreError } from '@mesh/keys';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdKeyStore } from '../src/index.js';
-import { EtcdProcess } from './helpers/etcd-process.js';
 import { kek, newName } from './helpers/util.js';
 
 let etcd: EtcdProcess;

@@ -1,8 +1,8 @@
 import { KeyManager, KeyStoreError, type StoredKeyring, WriteConditionFailedError } from '@mesh/keys';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ETCD_TXN_CONDITION, EtcdKeyStore } from '../src/index.js';
-import { EtcdProcess } from './helpers/etcd-process.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { eventually, kek, newName, scanEtcdForMaterial } from './helpers/util.js';
 

@@ -1,4 +1,5 @@
 import { KeyManager, WriteConditionFailedError } from '@mesh/keys';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,7 +9,6 @@ import {
   listFleetNodes,
   NodeRegistration,
 } from '../src/index.js';
-import { EtcdProcess } from './helpers/etcd-process.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { eventually, kek, newName } from './helpers/util.js';
 

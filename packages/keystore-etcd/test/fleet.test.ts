@@ -6,10 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { KeyManager } from '@mesh/keys';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdKeyStore } from '../src/index.js';
 import { FleetAuditor } from './helpers/auditor.js';
-import { EtcdProcess } from './helpers/etcd-process.js';
 import {
   announcePeers,
   FleetNode,

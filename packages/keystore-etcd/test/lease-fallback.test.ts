@@ -6,9 +6,9 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { type ActiveKey, KeyManager, type LeaseFallbackEvent } from '@mesh/keys';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { expect, it } from 'vitest';
 import { EtcdKeyStore } from '../src/index.js';
-import { EtcdProcess } from './helpers/etcd-process.js';
 import { eventually, kek, newName } from './helpers/util.js';
 
 function seal(key: ActiveKey, text: string) {

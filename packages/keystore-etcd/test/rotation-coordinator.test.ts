@@ -1,7 +1,7 @@
 import { KeyManager } from '@mesh/keys';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdKeyStore, NodeRegistration, RotationCoordinator } from '../src/index.js';
-import { EtcdProcess } from './helpers/etcd-process.js';
 import { eventually, kek, newName } from './helpers/util.js';
 
 let etcd: EtcdProcess;

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { KeyManager, KeyStoreError } from '@mesh/keys';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdKeyStore } from '../src/index.js';
 import { makeCerts, type TestCerts } from './helpers/certs.js';
-import { EtcdProcess } from './helpers/etcd-process.js';
 import { kek, newName } from './helpers/util.js';
 
 let certs: TestCerts;

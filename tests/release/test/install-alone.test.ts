@@ -12,6 +12,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readPacked, tarFile } from '../../../scripts/release/pack.js';
 import {
@@ -22,7 +23,6 @@ import {
   workspaceClosure,
 } from '../../../scripts/release/workspace.js';
 import { consumerEnv, createConsumer, installedPackages } from './helpers/consumer.js';
-import { type EtcdProcess, startEtcd } from './helpers/etcd.js';
 import { blocksOf, expectedOutputs, isRunnable, kindOf } from './helpers/markdown.js';
 import { describeRun, runBlock, runCommand } from './helpers/run-block.js';
 
@@ -84,7 +84,7 @@ describe('every public package installs alone from its tarballs and runs its REA
       for (const block of blocks) {
         const env: Record<string, string> = {};
         if (block.flags.includes('needs-etcd')) {
-          const etcd = await startEtcd();
+          const etcd = await EtcdProcess.start({ name: 'mesh-readme' });
           etcds.push(etcd);
           env.MESH_ETCD_ENDPOINTS = etcd.endpoint;
         }

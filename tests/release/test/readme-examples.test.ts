@@ -8,10 +8,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
+import { EtcdProcess } from '@mesh/local-etcd';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listPublicPackages, listWorkspacePackages, repoRoot } from '../../../scripts/release/workspace.js';
 import { consumerEnv } from './helpers/consumer.js';
-import { type EtcdProcess, startEtcd } from './helpers/etcd.js';
 import {
   blocksOf,
   type CodeBlock,
@@ -85,7 +85,7 @@ describe('README code blocks', () => {
     async (_, block) => {
       const env: Record<string, string> = {};
       if (block.flags.includes('needs-etcd')) {
-        const etcd = await startEtcd();
+        const etcd = await EtcdProcess.start({ name: 'mesh-readme' });
         etcds.push(etcd);
         env.MESH_ETCD_ENDPOINTS = etcd.endpoint;
       }

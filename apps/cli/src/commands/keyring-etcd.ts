@@ -19,7 +19,7 @@ import type { KeyAlgorithm } from '@mesh/keys';
 import { LeaderElection, listFleetNodes, RotationCoordinator } from '@mesh/keystore-etcd';
 import { CliError, EXIT } from '../errors.js';
 import { naming, type OpenEtcdKeyring, openEtcdKeyring } from '../etcd-source.js';
-import { ALGORITHMS, keyView, primaries } from '../key-view.js';
+import { ALGORITHMS, countByState, keyView, primaries, printKeyTable } from '../key-view.js';
 import { KEYRING_NAME, type KekOptions, kekFrom } from '../keyring-source.js';
 import { formatAge, isoTime, printFields, printJson, printTable } from '../print.js';
 
@@ -76,16 +76,7 @@ export async function keyringList(options: EtcdKeyringOptions): Promise<void> {
     const now = Date.now();
     const keys = keyring.keys.keys().map((k) => keyView(k, now));
     if (options.json) return printJson({ ...location(keyring), version: keyring.keys.version, keys });
-    printTable(
-      ['ID', 'ALGORITHM', 'STATE', 'AGE', 'USES'],
-      keys.map((k) => [
-        String(k.id),
-        k.algorithm,
-        k.state,
-        formatAge(k.ageSeconds * 1000),
-        String(k.uses) + (k.imported ? ' (imported)' : ''),
-      ]),
-    );
+    printKeyTable(keys);
   });
 }
 
@@ -95,8 +86,7 @@ export async function keyringStatus(options: EtcdKeyringOptions): Promise<void> 
     const now = Date.now();
     const keys = keyring.keys.keys();
     const version = keyring.keys.version;
-    const states: Record<string, number> = { staged: 0, primary: 0, 'decrypt-only': 0, retired: 0 };
-    for (const k of keys) states[k.state] = (states[k.state] ?? 0) + 1;
+    const states = countByState(keys);
     const election = new LeaderElection({ store: keyring.store, keyring: KEYRING_NAME, nodeId: 'meshcrypt' });
     let leader: string | undefined;
     try {

@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import type { KeyAlgorithm } from '@mesh/keys';
 import { usage } from '../errors.js';
-import { ALGORITHMS, keyView, primaries } from '../key-view.js';
+import { ALGORITHMS, countByState, keyView, primaries, printKeyTable } from '../key-view.js';
 import { KEYRING_NAME, type KekOptions, kekFrom, type OpenKeyring, openKeyring } from '../keyring-source.js';
-import { formatAge, isoTime, printFields, printJson, printTable } from '../print.js';
+import { formatAge, isoTime, printFields, printJson } from '../print.js';
 import * as onEtcd from './keyring-etcd.js';
 
 /** Options shared by the keyring commands. */
@@ -92,16 +92,7 @@ export async function keyringList(options: KeyringOptions): Promise<void> {
     const now = Date.now();
     const keys = keyring.keys.keys().map((k) => keyView(k, now));
     if (options.json) return printJson({ path: keyring.path, version: keyring.keys.version, keys });
-    printTable(
-      ['ID', 'ALGORITHM', 'STATE', 'AGE', 'USES'],
-      keys.map((k) => [
-        String(k.id),
-        k.algorithm,
-        k.state,
-        formatAge(k.ageSeconds * 1000),
-        String(k.uses) + (k.imported ? ' (imported)' : ''),
-      ]),
-    );
+    printKeyTable(keys);
   });
 }
 
@@ -111,8 +102,7 @@ export async function keyringStatus(options: KeyringOptions): Promise<void> {
   await withKeyring(options, false, async (keyring) => {
     const now = Date.now();
     const keys = keyring.keys.keys();
-    const states: Record<string, number> = { staged: 0, primary: 0, 'decrypt-only': 0, retired: 0 };
-    for (const k of keys) states[k.state] = (states[k.state] ?? 0) + 1;
+    const states = countByState(keys);
     const kek = keyring.stored?.kek;
     const result = {
       store: 'file',

@@ -1,6 +1,6 @@
 /**
  * `@mesh/keystore-etcd`: keyring values and node registrations as stored in a real etcd (its own process on
- * a free loopback port, started and stopped by pid with `EtcdProcess`, the package's test harness), read by
+ * a free loopback port, started and stopped by pid with `@mesh/local-etcd`), read by
  * a real EtcdKeyStore and a real KeyManager.
  *
  * The store's value decoder (UTF-8, JSON, then `parseStoredKeyring`) is internal to the package, so values
@@ -11,8 +11,8 @@
  */
 import { KeyManager } from '@mesh/keys';
 import { EtcdKeyStore, listFleetNodes } from '@mesh/keystore-etcd';
+import { EtcdProcess } from '@mesh/local-etcd';
 import fc from 'fast-check';
-import { EtcdProcess } from '../../../../packages/keystore-etcd/test/helpers/etcd-process.js';
 import { hostileBytes, mutatedJson } from '../mutate.js';
 import { Violation } from '../oracle.js';
 import { cases, defineTarget } from '../target.js';

@@ -1,7 +1,7 @@
 /**
- * A real single-member etcd for tests and benchmarks: the `etcd` binary on free loopback ports (client and
- * peer) with its own temporary data directory. Stopped, frozen, killed and restarted only by the pid this
- * helper started; never any address but 127.0.0.1.
+ * A real single-member etcd for tests, benchmarks and the demo's `--start-etcd`: the `etcd` binary on free
+ * loopback ports (client and peer) with its own temporary data directory. Stopped, frozen, killed and
+ * restarted only by the pid this module started; never any address but 127.0.0.1.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,8 +10,19 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const ETCD_BINARY = process.env.MESH_ETCD_BINARY ?? 'etcd';
 const LOOPBACK = '127.0.0.1';
+
+/** The etcd binary: `MESH_ETCD_BINARY` when set, else `etcd` on PATH. */
+export const ETCD_BINARY = process.env.MESH_ETCD_BINARY ?? 'etcd';
+
+/** Whether the etcd binary (default {@link ETCD_BINARY}) runs: `etcd --version` exits 0. */
+export async function etcdAvailable(binary: string = ETCD_BINARY): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(binary, ['--version'], { stdio: 'ignore' });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
+}
 
 /** A free TCP port on loopback (the kernel picks it; a tiny race with other processes is retried by start). */
 export async function freePort(): Promise<number> {
@@ -36,6 +47,10 @@ export interface EtcdProcessOptions {
   verbose?: boolean;
   /** Directory the temporary data directory is made in, default the OS temp dir (e.g. `/dev/shm`). */
   dataRoot?: string;
+  /** The etcd binary, default {@link ETCD_BINARY}. */
+  binary?: string;
+  /** The member name, also the data directory's prefix (default `mesh-test`). */
+  name?: string;
   /** Serve clients over TLS and require client certificates signed by `caFile` (PEM file paths). */
   tls?: { certFile: string; keyFile: string; caFile: string; clientCertFile: string; clientKeyFile: string };
 }
@@ -49,19 +64,17 @@ export class EtcdProcess {
   #log: string[] = [];
   readonly #verbose: boolean;
   readonly #tls: EtcdProcessOptions['tls'];
+  readonly #binary: string;
+  readonly #name: string;
 
-  private constructor(
-    dataDir: string,
-    clientPort: number,
-    peerPort: number,
-    verbose: boolean,
-    tls: EtcdProcessOptions['tls'],
-  ) {
+  private constructor(dataDir: string, clientPort: number, peerPort: number, options: EtcdProcessOptions) {
     this.dataDir = dataDir;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
-    this.#verbose = verbose;
-    this.#tls = tls;
+    this.#verbose = options.verbose ?? false;
+    this.#tls = options.tls;
+    this.#binary = options.binary ?? ETCD_BINARY;
+    this.#name = options.name ?? 'mesh-test';
   }
 
   /** `http://127.0.0.1:<client port>` (`https://` with TLS) */
@@ -78,14 +91,8 @@ export class EtcdProcess {
   static async start(options: EtcdProcessOptions = {}): Promise<EtcdProcess> {
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const dataDir = mkdtempSync(join(options.dataRoot ?? tmpdir(), 'mesh-etcd-'));
-      const etcd = new EtcdProcess(
-        dataDir,
-        await freePort(),
-        await freePort(),
-        options.verbose ?? false,
-        options.tls,
-      );
+      const dataDir = mkdtempSync(join(options.dataRoot ?? tmpdir(), `${options.name ?? 'mesh-etcd'}-`));
+      const etcd = new EtcdProcess(dataDir, await freePort(), await freePort(), options);
       try {
         await etcd.spawn();
         return etcd;
@@ -101,7 +108,7 @@ export class EtcdProcess {
     const peer = `http://${LOOPBACK}:${this.peerPort}`;
     const args = [
       '--name',
-      'mesh-test',
+      this.#name,
       '--data-dir',
       this.dataDir,
       '--listen-client-urls',
@@ -113,7 +120,7 @@ export class EtcdProcess {
       '--initial-advertise-peer-urls',
       peer,
       '--initial-cluster',
-      `mesh-test=${peer}`,
+      `${this.#name}=${peer}`,
       '--initial-cluster-state',
       'new',
       '--log-level',
@@ -132,7 +139,7 @@ export class EtcdProcess {
           ]
         : []),
     ];
-    const child = spawn(ETCD_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.#binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     const keep = (chunk: Buffer) => {
       const text = chunk.toString();
