@@ -9,7 +9,7 @@
  *   forced collection: buffers allocated by the case that the garbage collector has not freed yet. This sees
  *   large allocations that were never written (zero pages are not resident, so the peak RSS misses them).
  *
- * Across cases: the live heap plus array buffers after a full collection, sampled between batches.
+ * Across cases: the live heap plus external memory after full collections, sampled between batches.
  *
  * @module
  */
@@ -72,9 +72,21 @@ export function collectGarbage(): void {
   gcFunction();
 }
 
-/** Live heap plus array buffers after a full collection: what the process keeps. */
-export function retainedBytes(): number {
-  collectGarbage();
+/** Lets the event loop turn once: callbacks deferred with `process.nextTick` or `setImmediate` run. */
+export function turnEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Live heap plus external memory (array buffers, native zlib state) after full collections: what the process
+ * keeps. The event loop turns first, so that what a closed stream releases on its next tick is released;
+ * twice over, because native memory is freed by finalizers that run after the collection that found it dead.
+ */
+export async function retainedBytes(): Promise<number> {
+  for (let i = 0; i < 2; i++) {
+    await turnEventLoop();
+    collectGarbage();
+  }
   const usage = process.memoryUsage();
-  return usage.heapUsed + usage.arrayBuffers;
+  return usage.heapUsed + usage.external;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import fc from 'fast-check';
-import { CaseMemoryProbe, retainedBytes } from './memory.js';
+import { CaseMemoryProbe, retainedBytes, turnEventLoop } from './memory.js';
 import { preview } from './mutate.js';
 import { typedCode, Violation, type ViolationKind } from './oracle.js';
 import type { FuzzTarget, OpenTarget } from './target.js';
@@ -118,8 +118,8 @@ async function runOpen(
   let lastViolation: Violation | undefined;
 
   /** Retained memory (after a full GC) against the first sample; a violation past the bound. */
-  const sampleRetained = (): Violation | undefined => {
-    const retained = retainedBytes();
+  const sampleRetained = async (): Promise<Violation | undefined> => {
+    const retained = await retainedBytes();
     if (firstRetained === undefined) firstRetained = retained;
     heapGrowth = Math.max(heapGrowth, retained - firstRetained);
     if (heapGrowth <= growthBound) return undefined;
@@ -134,10 +134,14 @@ async function runOpen(
     if (lastViolation?.kind === 'heap-growth') return;
     executed++;
     if (options.counter) options.counter.cases = executed;
+    // Every case starts on a fresh turn of the event loop, as each request of a server would: what the
+    // last case deferred (a stream's close on the next tick) runs first, and timers (the child's heartbeat)
+    // fire. Without it a run of synchronous cases is one long chain of microtasks that never yields.
+    await turnEventLoop();
     if (executed % batch === 0) {
       // Between batches: what the process keeps. Growth past the bound is a leak (an unbounded cache, a
       // listener per call); the first sample is taken after one batch so lazy set-up does not count.
-      const violation = sampleRetained();
+      const violation = await sampleRetained();
       options.onProgress?.(executed);
       if (violation) throw remember(violation);
     }
@@ -187,7 +191,7 @@ async function runOpen(
     endOnFailure: options.shrink === false,
   });
   // The last sample, after the last case: a leak shows even when the run is shorter than a few batches.
-  const finalViolation = details.failed || executed < batch ? undefined : sampleRetained();
+  const finalViolation = details.failed || executed < batch ? undefined : await sampleRetained();
   const failure = finalViolation
     ? {
         kind: finalViolation.kind,
