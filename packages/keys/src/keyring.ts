@@ -196,7 +196,8 @@ function validateKey(v: unknown, i: number): StoredKey {
   if (k.imported !== undefined && typeof k.imported !== 'boolean') bad('imported');
   if (k.state === 'retired') {
     if (k.sealed !== undefined) bad('sealed (a retired key keeps no material)');
-  } else if (typeof k.sealed !== 'string' || k.sealed.length > 200) {
+  } else if (typeof k.sealed !== 'string' || k.sealed.length === 0 || k.sealed.length > 200) {
+    // Empty is no material: a live key must carry some (the manager would otherwise serve it keyless).
     bad('sealed');
   }
   const out: StoredKey = {
