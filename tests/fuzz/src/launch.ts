@@ -88,6 +88,7 @@ export function runInChild(
         runs: cases,
         executed: cases,
         codes: {},
+        examples: {},
         returned: {},
         maxCaseMs: 0,
         maxCaseBytes: 0,

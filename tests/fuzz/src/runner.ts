@@ -50,6 +50,8 @@ export interface TargetReport {
   readonly executed: number;
   /** Typed error codes seen, with counts. */
   readonly codes: Record<string, number>;
+  /** The first message seen for each code (what a caller reads). */
+  readonly examples: Record<string, string>;
   /** Cases that returned, by the label the target gave. */
   readonly returned: Record<string, number>;
   readonly maxCaseMs: number;
@@ -109,6 +111,7 @@ async function runOpen(
   const batch = options.batch ?? 1000;
   const probe = new CaseMemoryProbe();
   const codes: Record<string, number> = {};
+  const examples: Record<string, string> = {};
   const returned: Record<string, number> = {};
   let executed = 0;
   let maxCaseMs = 0;
@@ -159,6 +162,7 @@ async function runOpen(
         throw remember(violation as Violation);
       }
       codes[code] = (codes[code] ?? 0) + 1;
+      examples[code] ??= String((error as { message?: unknown }).message).slice(0, 200);
       label = '';
     }
     const ms = performance.now() - t0;
@@ -219,6 +223,7 @@ async function runOpen(
     runs: details.numRuns,
     executed,
     codes,
+    examples,
     returned,
     maxCaseMs,
     maxCaseBytes,

@@ -9,12 +9,15 @@
  */
 import { base64UrlEncode, hkdfSha256, hmacSha256, randomBytes, sha256, utf8Encode } from '@mesh/crypto-core';
 import {
+  type ActiveKey,
   KEYRING_FORMAT,
   KEYSTORE_FILE_FORMAT,
+  type KeyAlgorithm,
   KeyManager,
   MemoryKeyStore,
   type StoredKeyring,
 } from '@mesh/keys';
+import { Violation } from '../oracle.js';
 
 /** The keyring name every keys target uses. */
 export const KEYRING = 'fuzz';
@@ -154,4 +157,58 @@ export async function keyringSeeds(): Promise<KeyringSeeds> {
   const passphraseDoc = await passStore.load(KEYRING);
   if (!rawDoc || !passphraseDoc) throw new Error('the seed keyrings were not stored');
   return { kek, rawDoc, passphraseDoc };
+}
+
+/** Options every fuzzed manager gets: no watch, no timers, no waiting for another node's rotation. */
+export const MANAGER_OPTIONS = {
+  name: KEYRING,
+  // Every algorithm the seed documents hold a primary for (acquiring another is the caller's mistake).
+  algorithms: ['aes-256-gcm', 'fernet', 'xchacha20-poly1305'] as KeyAlgorithm[],
+  watch: false,
+  automaticRotation: false,
+  rotationWaitMs: 50,
+  maxKekIterations: MAX_KEK_ITERATIONS,
+} as const;
+
+function checkKey(key: ActiveKey | undefined, what: string): void {
+  if (!key || !(key.material instanceof Uint8Array) || key.material.length !== 32) {
+    throw new Violation(
+      'wrong-result',
+      `${what} returned ${key === undefined ? 'undefined' : 'a key without 32 bytes of material'}`,
+    );
+  }
+}
+
+/**
+ * Uses what a manager adopted: every primary hands out an encryption key (a lease write may go to the store),
+ * and every key it lists as live opens for decryption. Each gives 32 bytes of material or a typed error, and
+ * a key the manager lists as live is never refused as retired or unknown.
+ */
+export async function exerciseManager(manager: KeyManager): Promise<void> {
+  const live = manager.keys().filter((info) => info.state !== 'retired');
+  for (const info of live) {
+    if (info.state === 'primary') {
+      checkKey(
+        await manager.acquireEncryptionKey(info.algorithm),
+        `acquireEncryptionKey('${info.algorithm}')`,
+      );
+    }
+  }
+  for (const info of live) {
+    let key: ActiveKey;
+    try {
+      key = await manager.getDecryptionKey(info.id);
+    } catch (error) {
+      // keys() lists the key as live: "retired" or "not found" for it contradicts the manager itself.
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ERR_KEY_STATE' || code === 'ERR_KEY_NOT_FOUND') {
+        throw new Violation(
+          'wrong-result',
+          `${info.state} key ${info.id} refused: ${(error as Error).message}`,
+        );
+      }
+      throw error;
+    }
+    checkKey(key, `getDecryptionKey(${info.id})`);
+  }
 }

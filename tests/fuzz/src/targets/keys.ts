@@ -23,9 +23,11 @@ import { Violation } from '../oracle.js';
 import { cases, defineTarget } from '../target.js';
 import {
   DOCUMENT_KEYS,
+  exerciseManager,
   fileText,
   KEYRING,
   keyringSeeds,
+  MANAGER_OPTIONS,
   MAX_KEK_ITERATIONS,
   PASSPHRASE,
   PASSPHRASE_ITERATIONS,
@@ -176,10 +178,7 @@ export const fileKeyStoreTarget = defineTarget({
       KeyManager.open({
         store: new FileKeyStore({ path, onBackupServed: () => {} }),
         kek,
-        name: KEYRING,
-        watch: false,
-        automaticRotation: false,
-        maxKekIterations: MAX_KEK_ITERATIONS,
+        ...MANAGER_OPTIONS,
       });
     return cases(inputs, {
       async run(c) {
@@ -201,10 +200,7 @@ export const fileKeyStoreTarget = defineTarget({
             writeMain(c.main);
             manager = await openManager(keks[c.kek]);
           }
-          // Every key the manager serves opens (the sealed material is authentic and the right length).
-          for (const info of manager.keys()) {
-            if (info.state !== 'retired') await manager.getDecryptionKey(info.id);
-          }
+          await exerciseManager(manager);
           return c.how === 'refresh' ? 'reloaded' : 'opened';
         } finally {
           await manager?.close();

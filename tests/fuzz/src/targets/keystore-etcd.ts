@@ -16,7 +16,14 @@ import fc from 'fast-check';
 import { hostileBytes, mutatedJson } from '../mutate.js';
 import { Violation } from '../oracle.js';
 import { cases, defineTarget } from '../target.js';
-import { DOCUMENT_KEYS, KEYRING, keyringSeeds, MAX_KEK_ITERATIONS, resealed } from './keyring-docs.js';
+import {
+  DOCUMENT_KEYS,
+  exerciseManager,
+  KEYRING,
+  keyringSeeds,
+  MANAGER_OPTIONS,
+  resealed,
+} from './keyring-docs.js';
 
 const PREFIX = 'fuzz/';
 
@@ -83,10 +90,7 @@ export const etcdValueTarget = defineTarget({
         KeyManager.open({
           store,
           kek: { key: seeds.kek },
-          name: KEYRING,
-          watch: false,
-          automaticRotation: false,
-          maxKekIterations: MAX_KEK_ITERATIONS,
+          ...MANAGER_OPTIONS,
         });
       return cases(inputs, {
         async run(c) {
@@ -113,9 +117,7 @@ export const etcdValueTarget = defineTarget({
               await store.client.put(key).value(Buffer.from(c.value));
               manager = await openManager();
             }
-            for (const info of manager.keys()) {
-              if (info.state !== 'retired') await manager.getDecryptionKey(info.id);
-            }
+            await exerciseManager(manager);
             return c.how === 'refresh' ? 'reloaded' : 'opened';
           } finally {
             await manager?.close();
