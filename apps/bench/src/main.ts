@@ -9,7 +9,7 @@
  *   --rounds N         interleaved rounds (full 7, quick 2)
  *   --slice-ms N       time slice of one candidate in one round (full 150, quick 25)
  *   --stream-mib N     bytes through the long stream, MiB (full 1024, quick 64)
- *   --only LIST        sections: symmetric,compression,metrics,streaming,kdf,rsa,etcd (default all)
+ *   --only LIST        sections: symmetric,compression,metrics,streaming,kdf,rsa,padding,etcd (default all)
  *   --etcd-nodes LIST  fleet sizes of the etcd rotation propagation section (full 3,10, quick 3)
  *   --etcd-rotations N rotations per fleet size (full 100, quick 5); full runs etcd on disk and on tmpfs
  *   --no-python        do not start the Python peer
@@ -33,17 +33,26 @@ import type { BenchResults } from './results.js';
 import { etcdAbsence, runEtcdPropagation } from './suites/etcd.js';
 import {
   type ExtrasOptions,
-  presenceOfLaterFeatures,
   runCompression,
   runKdf,
   runMetricsOverhead,
   runRsa,
   runStreaming,
 } from './suites/extras.js';
+import { runPadding } from './suites/padding.js';
 import { runSymmetric, type SymmetricRun } from './suites/symmetric.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SECTIONS = ['symmetric', 'compression', 'metrics', 'streaming', 'kdf', 'rsa', 'etcd'] as const;
+const SECTIONS = [
+  'symmetric',
+  'compression',
+  'metrics',
+  'streaming',
+  'kdf',
+  'rsa',
+  'padding',
+  'etcd',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 function versionOf(pkg: string): string | undefined {
@@ -167,6 +176,7 @@ async function main(): Promise<void> {
   const streaming = only.has('streaming') ? await runStreaming(extras) : undefined;
   const kdf = only.has('kdf') ? await runKdf(extras) : undefined;
   const rsa = only.has('rsa') ? await runRsa(extras) : undefined;
+  const padding = only.has('padding') ? await runPadding({ sizes, rounds, sliceMs, log }) : undefined;
   let etcd: BenchResults['etcd'];
   if (only.has('etcd')) {
     const why = etcdAbsence();
@@ -182,8 +192,6 @@ async function main(): Promise<void> {
       });
     }
   }
-  const later = presenceOfLaterFeatures();
-  if (later.padding) absent['padding (length hiding)'] = later.padding;
 
   const cpu = cpus();
   const results: BenchResults = {
@@ -229,6 +237,7 @@ async function main(): Promise<void> {
     streaming,
     kdf,
     rsa,
+    padding,
     etcd,
     absent,
   };

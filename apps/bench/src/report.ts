@@ -6,6 +6,7 @@
  */
 import { type BenchResults, ratios, sizeLabel, symmetricSummaries, targets } from './results.js';
 import { ratioOf, type Summary, summarize } from './stats.js';
+import { renderPadding } from './suites/padding.js';
 import { IMPLEMENTATIONS, type ImplementationId } from './suites/symmetric.js';
 
 const KiB = 1024;
@@ -235,6 +236,8 @@ export function renderMarkdown(r: BenchResults): string {
         "from etcd's watch stream in one process's clock, wall-clock (what a fleet waits), every rotation in latest.json.",
     );
   }
+
+  if (r.padding) parts.push(renderPadding(r.padding));
 
   const absent = Object.entries(r.absent);
   if (absent.length > 0) {

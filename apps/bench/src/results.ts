@@ -9,6 +9,7 @@ import type { RoundSamples } from './rounds.js';
 import { bestOf, ratioOf, type Summary, summarize } from './stats.js';
 import type { EtcdResult } from './suites/etcd.js';
 import type { CompressionResult, KdfResult, RsaResult, StreamingResult } from './suites/extras.js';
+import type { PaddingResult } from './suites/padding.js';
 import type { SymmetricResult } from './suites/symmetric.js';
 
 /** Everything one run measured, with the machine and versions it ran on. Every round is kept. */
@@ -31,6 +32,8 @@ export interface BenchResults {
   readonly streaming: StreamingResult | undefined;
   readonly kdf: KdfResult | undefined;
   readonly rsa: RsaResult | undefined;
+  /** Facade GCM with a padding policy against the same facade without, per size (absent in older JSON). */
+  readonly padding?: PaddingResult | undefined;
   /**
    * etcd rotation propagation (staged write -> every node acked, ms) per fleet size and etcd storage, from
    * `@mesh/keystore-etcd`'s benchmark; undefined when not run (absent `etcd` binary: see `absent`).

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from '../src/results.js';
+import { PADDING_CANDIDATE_IDS } from '../src/suites/padding.js';
 import { SYMMETRIC_CANDIDATE_IDS } from '../src/suites/symmetric.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -90,6 +91,16 @@ describe('pnpm bench --quick (tiny budget)', () => {
     expect(r.streaming?.totalBytes).toBe(4 * 1024 * 1024);
     expect(r.kdf?.pbkdf2Seconds.length).toBeGreaterThan(0);
     expect(Object.keys(r.rsa?.oaep ?? {})).toEqual(['2048:encrypt', '2048:decrypt']);
+    const padding = r.padding?.rounds['1024'] ?? {};
+    expect(Object.keys(padding).sort()).toEqual([...PADDING_CANDIDATE_IDS].sort());
+    for (const id of PADDING_CANDIDATE_IDS) expect(padding[id]![0], id).toBeGreaterThan(0);
+    // 1 KiB: 1,024 + 35 unpadded; multiple of 256: 1,280 + 35; power of two: 2,048 + 35 (the marker byte).
+    expect(r.padding?.envelopeBytes['1024']).toEqual({
+      none: 1059,
+      'multiple-of-256': 1315,
+      'power-of-two': 2083,
+    });
+    expect(readFileSync(join(out, 'latest.md'), 'utf8')).toContain('### Padding (length hiding)');
   });
 
   it('has the etcd rotation propagation section when etcd is present, else says it is absent', () => {

@@ -175,7 +175,9 @@ export function buildProgram(): Command {
     .action(lazy(data, 'rewrapCommand'));
   program
     .command('inspect')
-    .description('describe a ciphertext without a key: format, algorithm, key id, compressed, Fernet time')
+    .description(
+      'describe a ciphertext without a key: format, algorithm, key id, compressed, padded, Fernet time',
+    )
     .option('--in <FILE>', 'read from FILE (default: stdin)')
     .option('--json', 'print JSON')
     .action(lazy(data, 'inspectCommand'));

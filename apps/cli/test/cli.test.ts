@@ -46,6 +46,7 @@ interface Info {
   algorithm: string;
   keyId?: number;
   compressed: boolean;
+  padded: boolean;
   timestamp?: number;
   encoding: string;
 }
@@ -575,6 +576,7 @@ describe('inspect', () => {
       algorithm: 'stream-aes-256-gcm',
       keyId: aes,
       compressed: false,
+      padded: false,
       encoding: 'bytes',
     });
     expect(await inspectJson(envelope.stdout)).toEqual({
@@ -582,6 +584,7 @@ describe('inspect', () => {
       algorithm: 'aes-256-gcm',
       keyId: aes,
       compressed: false,
+      padded: false,
       encoding: 'bytes',
     });
     expect(await inspectJson(text.stdout)).toMatchObject({
@@ -599,6 +602,7 @@ describe('inspect', () => {
       format: 'fernet',
       algorithm: 'fernet',
       compressed: false,
+      padded: false,
       timestamp: 1_700_000_000,
       encoding: 'text',
     });

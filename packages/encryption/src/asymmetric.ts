@@ -33,6 +33,7 @@ import {
   EnvelopeAlgorithm,
   type EnvelopeHeader,
   envelopeAad,
+  FLAG_PADDED,
   GCM_BODY_OVERHEAD,
   HEADER_LENGTH,
   openGcmAt,
@@ -40,6 +41,7 @@ import {
   writeHeader,
 } from './envelope.js';
 import { EncryptionError, invalidInput, malformed, unsupported } from './errors.js';
+import { type PaddingPolicy, paddedLength, padToNew, writePadding } from './padding.js';
 
 /** A public key as PEM (SPKI) text, DER bytes, or already imported. */
 export type PublicKeyInput = string | Uint8Array | RsaPublicKey;
@@ -63,7 +65,10 @@ export function toPrivateKey(key: PrivateKeyInput): RsaPrivateKey {
 /**
  * Seal `payload` for the holder of `publicKey`: direct RSA-OAEP when it fits, hybrid otherwise.
  * `flags` is written as given; the facade always passes 0 (RSA envelopes are never compressed, since any
- * public-key holder can make one: `readHeader` refuses the flag).
+ * public-key holder can make one: `readHeader` refuses the flag). With a `padding` policy the payload is
+ * padded to its bucket (flag bit1 added), and the choice between direct and hybrid is made on the padded
+ * size: direct only when the whole bucket fits one OAEP block, so the algorithm byte reveals no more than
+ * the bucket does.
  *
  * @example
  * ```ts
@@ -76,12 +81,22 @@ export function sealForPublicKey(
   payload: Uint8Array,
   flags: number,
   context: Uint8Array | undefined,
+  padding?: PaddingPolicy,
 ): Uint8Array {
   const keyId = rsaKeyId(publicKey);
-  if (payload.length <= rsaOaepMaxPlaintextLength(publicKey.bits)) {
+  const padded = padding === undefined ? payload.length : paddedLength(padding, payload.length);
+  const headerFlags = padding === undefined ? flags : flags | FLAG_PADDED;
+  if (padded <= rsaOaepMaxPlaintextLength(publicKey.bits)) {
     const header = new Uint8Array(HEADER_LENGTH);
-    writeHeader(header, 0, EnvelopeAlgorithm.RSA_OAEP_SHA256, flags, keyId);
-    const block = rsaOaepEncrypt(publicKey, payload, { label: envelopeAad(header, context) });
+    writeHeader(header, 0, EnvelopeAlgorithm.RSA_OAEP_SHA256, headerFlags, keyId);
+    // OAEP takes one message: a padded one is built apart (and wiped: it is the plaintext).
+    const message = padding === undefined ? payload : padToNew(payload, padded);
+    let block: Uint8Array;
+    try {
+      block = rsaOaepEncrypt(publicKey, message, { label: envelopeAad(header, context) });
+    } finally {
+      if (message !== payload) wipe(message);
+    }
     const out = new Uint8Array(HEADER_LENGTH + block.length);
     out.set(header, 0);
     out.set(block, HEADER_LENGTH);
@@ -91,20 +106,28 @@ export function sealForPublicKey(
   try {
     const wrapped = rsaOaepEncrypt(publicKey, dataKey);
     const gcmOffset = HEADER_LENGTH + 2 + wrapped.length;
-    const out = new Uint8Array(gcmOffset + GCM_BODY_OVERHEAD + payload.length);
-    writeHeader(out, 0, EnvelopeAlgorithm.HYBRID_RSA_OAEP_AES_256_GCM, flags, keyId);
+    const ctOffset = gcmOffset + AES_GCM_NONCE_LENGTH;
+    const out = new Uint8Array(gcmOffset + GCM_BODY_OVERHEAD + padded);
+    writeHeader(out, 0, EnvelopeAlgorithm.HYBRID_RSA_OAEP_AES_256_GCM, headerFlags, keyId);
     out[HEADER_LENGTH] = wrapped.length >>> 8;
     out[HEADER_LENGTH + 1] = wrapped.length & 0xff;
     out.set(wrapped, HEADER_LENGTH + 2);
     // A fresh key per message makes any nonce safe; a random one costs nothing and keeps the layout uniform.
     out.set(randomBytes(AES_GCM_NONCE_LENGTH), gcmOffset);
+    let plaintext = payload;
+    if (padding !== undefined) {
+      // Padded in place inside the envelope, then encrypted in place: no second copy of the plaintext.
+      out.set(payload, ctOffset);
+      writePadding(out, ctOffset, payload.length, padded);
+      plaintext = out.subarray(ctOffset, ctOffset + padded);
+    }
     aesGcmEncryptInto(
       dataKey,
-      out.subarray(gcmOffset, gcmOffset + AES_GCM_NONCE_LENGTH),
-      payload,
+      out.subarray(gcmOffset, ctOffset),
+      plaintext,
       envelopeAad(out.subarray(0, HEADER_LENGTH), context),
       out,
-      gcmOffset + AES_GCM_NONCE_LENGTH,
+      ctOffset,
     );
     return out;
   } finally {
@@ -114,7 +137,7 @@ export function sealForPublicKey(
 
 /**
  * Open an 0x02 or 0x04 envelope with `privateKey`. Returns the payload (never compressed: `readHeader`
- * refuses the flag on RSA envelopes). Errors: another key's envelope -> `ERR_KEY_NOT_FOUND`; 0x01/0x03 -> `ERR_UNSUPPORTED_ALGORITHM`;
+ * refuses the flag on RSA envelopes; still padded when flag bit1 is set: the caller strips it). Errors: another key's envelope -> `ERR_KEY_NOT_FOUND`; 0x01/0x03 -> `ERR_UNSUPPORTED_ALGORITHM`;
  * impossible lengths -> `ERR_TOKEN_MALFORMED`; anything that fails authentication -> `ERR_DECRYPTION_FAILED`.
  */
 export function openWithPrivateKey(

@@ -19,6 +19,7 @@ import { utf8Encode } from '@mesh/crypto-core';
 import type { KekSource, KeyManager, KeyStore, RotationPolicy } from '@mesh/keys';
 import type { MetricsCollector } from '@mesh/metrics';
 import { configInvalid } from './errors.js';
+import { type PaddingConfig, type PaddingPolicy, resolvePadding } from './padding.js';
 
 /**
  * Compression config (docs/DESIGN.md §5): the default policy's fields, plus overrides by service name or context.
@@ -56,6 +57,8 @@ export interface ServiceConfig {
   requireContext?: boolean;
   /** Override `keyDerivation` for this service. */
   keyDerivation?: boolean;
+  /** Override the top-level `padding` for this service (`false` turns it off here). */
+  padding?: PaddingConfig;
 }
 
 /** Fernet mode settings. */
@@ -104,6 +107,13 @@ export interface EncryptionConfig {
   rotation?: RotationPolicy;
   /** `false` turns compression off; an object tunes it. Default: on, 1 KiB threshold. */
   compression?: boolean | CompressionConfig;
+  /**
+   * Length hiding: pad every payload (after compression) to a bucket, `{ multipleOf: N }` or
+   * `{ powerOfTwo: true, minBytes?, maxBytes? }`, so the ciphertext length reveals only the bucket. Applies to
+   * envelopes (0x01, 0x05), RSA (0x02, 0x04) and streams (0x03, last segment); not to Fernet, whose format has
+   * no flag for it. Default `false`; `services.<name>.padding` overrides it.
+   */
+  padding?: PaddingConfig;
   /** Encrypt under HKDF-SHA256(data key, info = service name) instead of the data key itself. Default `false`. */
   keyDerivation?: boolean;
   /** Offer `encryptFor` / `decryptWith`. Default `true`. */
@@ -127,6 +137,8 @@ export interface ResolvedService {
   readonly context: string | undefined;
   readonly requireContext: boolean;
   readonly keyDerivation: boolean;
+  /** The service's padding policy; `undefined` = no padding. */
+  readonly padding: PaddingPolicy | undefined;
 }
 
 /** The validated, frozen configuration the facade reads on its hot path. */
@@ -183,6 +195,7 @@ const TOP_LEVEL_KEYS = [
   'pbkdf2Iterations',
   'rotation',
   'compression',
+  'padding',
   'keyDerivation',
   'asymmetric',
   'fernet',
@@ -262,6 +275,7 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
   }
 
   const keyDerivation = optionalBoolean(config.keyDerivation, 'keyDerivation') ?? DEFAULTS.keyDerivation;
+  const padding = resolvePadding(config.padding, 'padding') || undefined;
   const asymmetric = optionalBoolean(config.asymmetric, 'asymmetric') ?? DEFAULTS.asymmetric;
 
   let fernetEnabled: boolean = DEFAULTS.fernetEnabled;
@@ -304,7 +318,15 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
       const field = `services.${name}`;
       if (name.length === 0) throw configInvalid('services', 'keys must be non-empty service names');
       plainObject(own, field);
-      knownKeys(own, field, ['algorithm', 'compression', 'context', 'requireContext', 'keyDerivation']);
+      knownKeys(own, field, [
+        'algorithm',
+        'compression',
+        'context',
+        'requireContext',
+        'keyDerivation',
+        'padding',
+      ]);
+      const ownPadding = resolvePadding(own.padding, `${field}.padding`);
       const serviceAlgorithm = cipher(own.algorithm, `${field}.algorithm`) ?? algorithm;
       ciphers.add(serviceAlgorithm);
       if (own.compression !== undefined) {
@@ -327,6 +349,7 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
           context: own.context,
           requireContext: optionalBoolean(own.requireContext, `${field}.requireContext`) ?? false,
           keyDerivation: optionalBoolean(own.keyDerivation, `${field}.keyDerivation`) ?? keyDerivation,
+          padding: ownPadding === undefined ? padding : ownPadding || undefined,
         }),
       );
     }
@@ -340,7 +363,7 @@ export function resolveConfig(config: EncryptionConfig = {}): ResolvedConfig {
   }
   const resolver = new CompressionPolicyResolver({ default: base, services: overrides });
   const defaults = (name: string): ResolvedService =>
-    Object.freeze({ name, algorithm, context: undefined, requireContext: false, keyDerivation });
+    Object.freeze({ name, algorithm, context: undefined, requireContext: false, keyDerivation, padding });
 
   return Object.freeze({
     service,

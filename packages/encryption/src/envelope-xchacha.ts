@@ -14,6 +14,7 @@
  * @module
  */
 import {
+  randomNonceInto,
   XCHACHA20_POLY1305_NONCE_LENGTH,
   XCHACHA20_POLY1305_TAG_LENGTH,
   xchacha20Poly1305Decrypt,
@@ -22,6 +23,7 @@ import {
 } from '@mesh/crypto-core';
 import { EnvelopeAlgorithm, envelopeAad, HEADER_LENGTH, writeHeader } from './envelope.js';
 import { malformed } from './errors.js';
+import { writePadding } from './padding.js';
 
 /** XChaCha body overhead: nonce and tag. */
 export const XCHACHA_BODY_OVERHEAD = XCHACHA20_POLY1305_NONCE_LENGTH + XCHACHA20_POLY1305_TAG_LENGTH;
@@ -58,6 +60,39 @@ export function sealXChaChaEnvelope(
     out.set(nonce, HEADER_LENGTH);
     end = xchacha20Poly1305EncryptInto(key, out.subarray(HEADER_LENGTH, BODY), payload, aad, out, BODY);
   }
+  if (end !== out.length) throw new Error('internal: XChaCha20-Poly1305 output length mismatch');
+  return out;
+}
+
+/**
+ * {@link sealXChaChaEnvelope} with the payload padded to `padded` bytes (see `padding.ts`), in one allocation:
+ * the payload is copied into the envelope, padded there and encrypted in place. The nonce is drawn from
+ * crypto-core's CSPRNG pool (`randomNonceInto`) before the plaintext is written. `flags` must include
+ * `FLAG_PADDED`.
+ */
+export function sealPaddedXChaChaEnvelope(
+  key: Uint8Array,
+  keyId: number,
+  flags: number,
+  payload: Uint8Array,
+  padded: number,
+  context: Uint8Array | undefined,
+  nonce?: Uint8Array,
+): Uint8Array {
+  const out = new Uint8Array(MIN_XCHACHA_ENVELOPE_LENGTH + padded);
+  writeHeader(out, 0, EnvelopeAlgorithm.XCHACHA20_POLY1305, flags, keyId);
+  if (nonce === undefined) randomNonceInto(out, HEADER_LENGTH, XCHACHA20_POLY1305_NONCE_LENGTH);
+  else out.set(nonce, HEADER_LENGTH);
+  out.set(payload, BODY);
+  writePadding(out, BODY, payload.length, padded);
+  const end = xchacha20Poly1305EncryptInto(
+    key,
+    out.subarray(HEADER_LENGTH, BODY),
+    out.subarray(BODY, BODY + padded),
+    envelopeAad(out.subarray(0, HEADER_LENGTH), context),
+    out,
+    BODY,
+  );
   if (end !== out.length) throw new Error('internal: XChaCha20-Poly1305 output length mismatch');
   return out;
 }

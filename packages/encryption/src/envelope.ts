@@ -4,7 +4,8 @@
  * ```
  * 0   u8   version = 0x01
  * 1   u8   algorithm (0x01 GCM | 0x02 hybrid | 0x03 streaming | 0x04 RSA-OAEP direct | 0x05 XChaCha20-Poly1305)
- * 2   u8   flags: bit0 = payload zlib-compressed; every other bit must be 0
+ * 2   u8   flags: bit0 = payload zlib-compressed; bit1 = payload padded (ISO/IEC 7816-4, after compression);
+ *           every other bit must be 0
  * 3   u32  key id, big-endian
  * 7   ...  body (GCM: nonce 12 | ciphertext | tag 16)
  * ```
@@ -23,6 +24,7 @@ import {
   randomNonceInto,
 } from '@mesh/crypto-core';
 import { malformed, unsupported } from './errors.js';
+import { writePadding } from './padding.js';
 
 /** The only envelope version this package reads and writes. */
 export const ENVELOPE_VERSION = 0x01;
@@ -93,8 +95,18 @@ export function algorithmName(id: number): AlgorithmName {
  * ```
  */
 export const FLAG_COMPRESSED = 0x01;
+/**
+ * Flag bit 1: the payload (after compression) was padded to its service's bucket, ISO/IEC 7816-4 (0x80 then
+ * zeros) inside the AEAD plaintext; authenticated with the header (`padding.ts`, docs/FORMAT.md).
+ *
+ * @example
+ * ```ts
+ * const padded = (envelope[2]! & FLAG_PADDED) !== 0;
+ * ```
+ */
+export const FLAG_PADDED = 0x02;
 /** Every flag bit this version defines; any other bit set is rejected (docs/DESIGN.md §3). */
-export const KNOWN_FLAGS = FLAG_COMPRESSED;
+export const KNOWN_FLAGS = FLAG_COMPRESSED | FLAG_PADDED;
 
 /** GCM body overhead: nonce and tag. */
 export const GCM_BODY_OVERHEAD = AES_GCM_NONCE_LENGTH + AES_GCM_TAG_LENGTH;
@@ -108,6 +120,8 @@ export interface EnvelopeHeader {
   readonly flags: number;
   readonly keyId: number;
   readonly compressed: boolean;
+  /** Flag bit1: the payload carries ISO/IEC 7816-4 padding, stripped after decryption. */
+  readonly padded: boolean;
 }
 
 /** Write a header at `out[offset..offset+7)`. `keyId` must be a u32. */
@@ -143,7 +157,8 @@ function hexByte(b: number): string {
  *
  * @example
  * ```ts
- * const h = readHeader(envelope); // { version: 1, algorithm: 1, flags: 0, keyId: 0x1234abcd, compressed: false }
+ * const h = readHeader(envelope);
+ * // { version: 1, algorithm: 1, flags: 0, keyId: 0x1234abcd, compressed: false, padded: false }
  * ```
  */
 export function readHeader(bytes: Uint8Array): EnvelopeHeader {
@@ -174,6 +189,7 @@ export function readHeader(bytes: Uint8Array): EnvelopeHeader {
     flags,
     keyId,
     compressed: (flags & FLAG_COMPRESSED) !== 0,
+    padded: (flags & FLAG_PADDED) !== 0,
   };
 }
 
@@ -233,6 +249,39 @@ export function sealGcmEnvelope(
     HEADER_LENGTH + AES_GCM_NONCE_LENGTH,
   );
   // Defensive: an uninitialised buffer must be fully written before it leaves this function.
+  if (end !== out.length) throw new Error('internal: GCM output length mismatch');
+  return out;
+}
+
+/**
+ * {@link sealGcmEnvelope} with the payload padded to `padded` bytes (> `payload.length`, see `padding.ts`):
+ * the payload is copied into the envelope, its padding written after it, and the whole is encrypted in place,
+ * so a padded envelope is still one allocation. `flags` must include `FLAG_PADDED`.
+ */
+export function sealPaddedGcmEnvelope(
+  key: Uint8Array,
+  keyId: number,
+  flags: number,
+  payload: Uint8Array,
+  padded: number,
+  context: Uint8Array | undefined,
+  nonce?: Uint8Array,
+): Uint8Array {
+  const body = HEADER_LENGTH + AES_GCM_NONCE_LENGTH;
+  const out = allocate(MIN_GCM_ENVELOPE_LENGTH + padded);
+  writeHeader(out, 0, EnvelopeAlgorithm.AES_256_GCM, flags, keyId);
+  if (nonce === undefined) randomNonceInto(out, HEADER_LENGTH, AES_GCM_NONCE_LENGTH);
+  else out.set(nonce, HEADER_LENGTH);
+  out.set(payload, body);
+  writePadding(out, body, payload.length, padded);
+  const end = aesGcmEncryptInto(
+    key,
+    out.subarray(HEADER_LENGTH, body),
+    out.subarray(body, body + padded),
+    envelopeAad(out.subarray(0, HEADER_LENGTH), context),
+    out,
+    body,
+  );
   if (end !== out.length) throw new Error('internal: GCM output length mismatch');
   return out;
 }

@@ -37,6 +37,7 @@ export {
   ENVELOPE_VERSION,
   EnvelopeAlgorithm,
   FLAG_COMPRESSED,
+  FLAG_PADDED,
   HEADER_LENGTH,
   MIN_GCM_ENVELOPE_LENGTH,
   readHeader,
@@ -56,6 +57,8 @@ export type { FernetDecryptOptions } from './fernet-mode.js';
 export type { CiphertextInput, PlaintextInput } from './input.js';
 export type { CiphertextInfo } from './inspect.js';
 export { inspect } from './inspect.js';
+export type { PaddingConfig, PaddingPolicy } from './padding.js';
+export { paddedLength } from './padding.js';
 export type { RewrapItem, RewrapResult } from './rewrap.js';
 export { DEFAULT_REWRAP_CONCURRENCY } from './rewrap.js';
 export type { StreamDeps, StreamOptions } from './stream/index.js';

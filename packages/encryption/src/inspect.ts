@@ -28,6 +28,8 @@ export interface CiphertextInfo {
   readonly keyId?: number;
   /** The header's compressed flag (always false for Fernet). */
   readonly compressed: boolean;
+  /** The header's padded flag, bit1: the payload was padded to a bucket (always false for Fernet). */
+  readonly padded: boolean;
   /** Fernet only: the token's creation time in seconds since the epoch (not verified: no key was used). */
   readonly timestamp?: number;
 }
@@ -45,7 +47,7 @@ const STREAM_MIN_LENGTH = HEADER_LENGTH + 16 + 7 + 4;
  * @example
  * ```ts
  * const info = inspect(await enc.encrypt('hello'));
- * // { format: 'envelope-v1', algorithm: 'aes-256-gcm', keyId: 2868151398, compressed: false }
+ * // { format: 'envelope-v1', algorithm: 'aes-256-gcm', keyId: 2868151398, compressed: false, padded: false }
  * ```
  */
 export function inspect(ciphertext: Uint8Array | string): CiphertextInfo {
@@ -69,8 +71,8 @@ export function inspect(ciphertext: Uint8Array | string): CiphertextInfo {
       break;
     case EnvelopeAlgorithm.STREAM_AES_256_GCM:
       if (bytes.length < STREAM_MIN_LENGTH) throw malformed('stream header is truncated');
-      // Streams define no flag (no per-segment compression): same rule as the stream decryptor.
-      if (header.flags !== 0) throw malformed('unknown flags in stream header');
+      // Streams define only the padded flag (no per-segment compression): same rule as the stream decryptor.
+      if (header.compressed) throw malformed('unknown flags in stream header');
       break;
   }
   return {
@@ -78,6 +80,7 @@ export function inspect(ciphertext: Uint8Array | string): CiphertextInfo {
     algorithm: algorithmName(header.algorithm),
     keyId: header.keyId,
     compressed: header.compressed,
+    padded: header.padded,
   };
 }
 
@@ -90,5 +93,11 @@ function inspectFernet(token: string): CiphertextInfo {
   const high = ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) >>> 0;
   const low = ((bytes[5]! << 24) | (bytes[6]! << 16) | (bytes[7]! << 8) | bytes[8]!) >>> 0;
   if (high >= 0x200000) throw malformed('Fernet timestamp out of range'); // > 2^53: not a safe integer
-  return { format: 'fernet', algorithm: 'fernet', compressed: false, timestamp: high * 2 ** 32 + low };
+  return {
+    format: 'fernet',
+    algorithm: 'fernet',
+    compressed: false,
+    padded: false,
+    timestamp: high * 2 ** 32 + low,
+  };
 }

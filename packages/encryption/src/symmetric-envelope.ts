@@ -1,6 +1,6 @@
 /**
  * The two keyring-key envelopes side by side: AES-256-GCM (0x01) and XChaCha20-Poly1305 (0x05). Same header,
- * same AAD (`header || context`), same compression flag; they differ only in cipher and nonce length. The
+ * same AAD (`header || context`), same compression and padding flags; they differ only in cipher and nonce length. The
  * facade seals with the cipher its service chose and opens whichever one the header names.
  *
  * @module
@@ -12,8 +12,14 @@ import {
   MIN_GCM_ENVELOPE_LENGTH,
   openGcmEnvelope,
   sealGcmEnvelope,
+  sealPaddedGcmEnvelope,
 } from './envelope.js';
-import { MIN_XCHACHA_ENVELOPE_LENGTH, openXChaChaEnvelope, sealXChaChaEnvelope } from './envelope-xchacha.js';
+import {
+  MIN_XCHACHA_ENVELOPE_LENGTH,
+  openXChaChaEnvelope,
+  sealPaddedXChaChaEnvelope,
+  sealXChaChaEnvelope,
+} from './envelope-xchacha.js';
 
 /** The cipher of an envelope algorithm sealed under a keyring key, or `undefined` for every other algorithm. */
 export function cipherOfEnvelope(algorithm: EnvelopeAlgorithmId): EnvelopeCipher | undefined {
@@ -39,6 +45,21 @@ export function sealEnvelope(
   return cipher === 'aes-256-gcm'
     ? sealGcmEnvelope(key, keyId, flags, payload, context)
     : sealXChaChaEnvelope(key, keyId, flags, payload, context);
+}
+
+/** {@link sealEnvelope} with the payload padded to `padded` bytes (flags include `FLAG_PADDED`), in one allocation. */
+export function sealPaddedEnvelope(
+  cipher: EnvelopeCipher,
+  key: Uint8Array,
+  keyId: number,
+  flags: number,
+  payload: Uint8Array,
+  padded: number,
+  context: Uint8Array | undefined,
+): Uint8Array {
+  return cipher === 'aes-256-gcm'
+    ? sealPaddedGcmEnvelope(key, keyId, flags, payload, padded, context)
+    : sealPaddedXChaChaEnvelope(key, keyId, flags, payload, padded, context);
 }
 
 /** Open the body of an envelope of `cipher` (header already parsed); `ERR_DECRYPTION_FAILED` on any forgery. */

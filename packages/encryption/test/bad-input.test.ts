@@ -164,12 +164,12 @@ const CASES: Case[] = [
     run: (f) => Promise.all([f.gcm, f.fernet].map((c) => codeOf(f.enc.decryptWith(f.privateKeyPem, c)))),
   },
   {
-    name: 'unknown flag bits (0x02, 0x80, 0xfe, 0xff)',
+    name: 'unknown flag bits (0x04, 0x80, 0xfc, 0xff)',
     code: 'ERR_TOKEN_MALFORMED',
     run: (f) =>
       decryptCodes(
         f,
-        [0x02, 0x80, 0xfe, 0xff].map((flags) => withBytes(f.gcm, (b) => (b[2] = flags))),
+        [0x04, 0x80, 0xfc, 0xff].map((flags) => withBytes(f.gcm, (b) => (b[2] = flags))),
       ),
   },
   {

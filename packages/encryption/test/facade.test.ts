@@ -156,8 +156,8 @@ describe('context binding', () => {
 
 describe('header integrity: flipping any bit of the 7 header bytes fails with the right code', () => {
   /**
-   * Expected code when bit `bit` of header byte `byte` is flipped. The compressed flag is authenticated in a
-   * GCM envelope; on an RSA envelope it is refused outright (`rsa`). `gcmLength` is the length of a GCM
+   * Expected code when bit `bit` of header byte `byte` is flipped. The compressed (bit0) and padded (bit1)
+   * flags are authenticated; on an RSA envelope the compressed flag is refused outright (`rsa`). `gcmLength` is the length of a GCM
    * envelope: flipping bit 2 of its algorithm byte names XChaCha20-Poly1305 (0x05), a known algorithm, so its
    * 47-byte minimum applies, then a key of the wrong algorithm (the GCM key id is no XChaCha key).
    */
@@ -166,7 +166,7 @@ describe('header integrity: flipping any bit of the 7 header bytes fails with th
       return gcmLength < 47 ? 'ERR_TOKEN_MALFORMED' : 'ERR_KEY_NOT_FOUND';
     }
     if (byte <= 1) return 'ERR_UNSUPPORTED_ALGORITHM'; // version / algorithm
-    if (byte === 2) return bit === 0 && !rsa ? 'ERR_DECRYPTION_FAILED' : 'ERR_TOKEN_MALFORMED';
+    if (byte === 2) return bit === 1 || (bit === 0 && !rsa) ? 'ERR_DECRYPTION_FAILED' : 'ERR_TOKEN_MALFORMED';
     return 'ERR_KEY_NOT_FOUND'; // key id: no such key (after re-reading the store)
   }
 
@@ -239,6 +239,7 @@ describe('rewrap', () => {
       algorithm: 'aes-256-gcm',
       keyId: primary.id,
       compressed: true,
+      padded: false,
     });
     expect(await enc.decryptToString(rewrapped, { context: 'c' })).toBe(JSON_4K);
     expect(await codeOf(enc.decrypt(rewrapped))).toBe('ERR_DECRYPTION_FAILED'); // still bound to 'c'
@@ -310,6 +311,7 @@ describe('inspect', () => {
       algorithm: 'aes-256-gcm',
       keyId: gcmId,
       compressed: false,
+      padded: false,
     });
     const rsaId = rsaKeyId(importRsaPublicKey(publicKeyPem));
     expect(enc.inspect(await enc.encryptFor(publicKeyPem, SMALL))).toEqual({
@@ -317,12 +319,14 @@ describe('inspect', () => {
       algorithm: 'rsa-oaep-sha256',
       keyId: rsaId,
       compressed: false,
+      padded: false,
     });
     expect(enc.inspect(await enc.encryptFor(publicKeyPem, JSON_4K))).toEqual({
       format: 'envelope-v1',
       algorithm: 'hybrid-rsa-oaep-aes-256-gcm',
       keyId: rsaId,
       compressed: false, // never compressed: an RSA envelope authenticates no sender
+      padded: false,
     });
     const t = await enc.fernet.encrypt(SMALL);
     expect(enc.inspect(t)).toMatchObject({ format: 'fernet', algorithm: 'fernet', compressed: false });
@@ -410,7 +414,7 @@ describe('errors', () => {
 });
 
 describe('inspect edge cases', () => {
-  it('a streaming header with a flag set is malformed (streams define no flag)', async () => {
+  it('a streaming header with a flag other than padded set is malformed (streams define only bit1)', async () => {
     const { inspect } = await import('../src/index.js');
     const stream = Uint8Array.from([1, 3, 0, 0, 0, 0, 9, ...new Array(27).fill(0)]);
     expect(inspect(stream)).toEqual({
@@ -418,7 +422,10 @@ describe('inspect edge cases', () => {
       algorithm: 'stream-aes-256-gcm',
       keyId: 9,
       compressed: false,
+      padded: false,
     });
+    stream[2] = 2;
+    expect(inspect(stream)).toMatchObject({ compressed: false, padded: true });
     stream[2] = 1;
     expect(() => inspect(stream)).toThrow(expect.objectContaining({ code: 'ERR_TOKEN_MALFORMED' }));
     expect(() => inspect(stream.subarray(0, 33))).toThrow(

@@ -103,6 +103,7 @@ describe('docs/FORMAT.md vectors', () => {
         algorithm: 'aes-256-gcm',
         keyId: v.keyId,
         compressed: flags === 1,
+        padded: false,
       });
     });
   }
@@ -147,6 +148,7 @@ describe('docs/FORMAT.md vectors', () => {
         algorithm: 'xchacha20-poly1305',
         keyId: v.keyId,
         compressed: flags === 1,
+        padded: false,
       });
     });
   }
@@ -237,6 +239,7 @@ print(json.dumps(res))`,
       format: 'fernet',
       algorithm: 'fernet',
       compressed: false,
+      padded: false,
       timestamp: v.timestamp,
     });
     if (!pythonAvailable()) return;

@@ -119,7 +119,7 @@ describe('XChaCha envelope bit flips', () => {
     // 0x05 -> 0x04 names RSA-OAEP direct, on which the compressed flag is refused outright.
     if (byte === 1 && bit === 0 && compressed) return 'ERR_TOKEN_MALFORMED';
     if (byte <= 1) return 'ERR_UNSUPPORTED_ALGORITHM';
-    if (byte === 2) return bit === 0 ? 'ERR_DECRYPTION_FAILED' : 'ERR_TOKEN_MALFORMED';
+    if (byte === 2) return bit <= 1 ? 'ERR_DECRYPTION_FAILED' : 'ERR_TOKEN_MALFORMED'; // bit0, bit1: authenticated
     return 'ERR_KEY_NOT_FOUND';
   }
 

@@ -983,6 +983,15 @@ export class KeyManager {
    * `kek` field therefore only gets the document refused.
    */
   async #verifiedKek(doc: StoredKeyring | undefined): Promise<KekKeys> {
+    // kekCheck, the MAC and every sealed blob bind the name written inside the document, not the name we
+    // asked the store for: another keyring's document under the same KEK would verify. Only a store written
+    // behind our back (an etcd value copied to another key) can hand one over.
+    if (doc && doc.name !== this.name) {
+      throw new KeyStoreError(
+        'ERR_KEYSTORE_CORRUPT',
+        `the store holds keyring '${doc.name}' where keyring '${this.name}' belongs (${this.#store.location?.(this.name) ?? 'key store'})`,
+      );
+    }
     try {
       const kek =
         this.#kek && doc && kekMatches(this.#kek, doc.kek)

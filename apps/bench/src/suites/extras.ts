@@ -285,13 +285,3 @@ export async function runRsa(options: ExtrasOptions): Promise<RsaResult> {
   }
   return { keygenSeconds, oaep: await runRounds(candidates, options) };
 }
-
-/**
- * Length hiding (padding) is not measured by this harness: the facade has no padding option in this version.
- * The run says so instead of measuring something else under its name.
- */
-export function presenceOfLaterFeatures(): { padding: string | undefined } {
-  const padding =
-    'the facade has no length-hiding (padding) option in this version: padding cost not measured';
-  return { padding };
-}

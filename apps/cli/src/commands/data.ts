@@ -167,7 +167,7 @@ export async function rewrapCommand(options: DataOptions): Promise<void> {
   });
 }
 
-/** `inspect`: format, algorithm, key id, compressed flag and Fernet timestamp, without a key. */
+/** `inspect`: format, algorithm, key id, compressed and padded flags and Fernet timestamp, without a key. */
 export async function inspectCommand(options: { in?: string; json?: boolean }): Promise<void> {
   const input = await openInput(options.in);
   const { head, all } = await peek(input.stream, 2);
@@ -191,6 +191,7 @@ export async function inspectCommand(options: { in?: string; json?: boolean }): 
     ['encoding', encoding],
     ...(info.keyId === undefined ? [] : [['key id', String(info.keyId)] as const]),
     ['compressed', info.compressed ? 'yes' : 'no'],
+    ['padded', info.padded ? 'yes' : 'no'],
     ...(info.timestamp === undefined
       ? []
       : [['timestamp', `${info.timestamp} (${new Date(info.timestamp * 1000).toISOString()})`] as const]),

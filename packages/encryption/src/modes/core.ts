@@ -1,7 +1,7 @@
 /**
  * The state and the rules every mode of the facade shares, written once: the per-call plan (service
- * overrides, the context rule, the compression policy), compression and inflation, per-service key
- * derivation, key lookup for reading, failure metrics and the config switches of the optional modes.
+ * overrides with the padding policy, the context rule, the compression policy), compression, and on the way
+ * back unpadding and inflation, per-service key derivation, key lookup for reading, failure metrics and the config switches of the optional modes.
  *
  * Each mode module (`envelope.ts`, `rsa.ts`, `fernet.ts`, `rewrap.ts`, `stream.ts`) is a set of functions
  * over one {@link FacadeCore}; the facade class (`../facade.ts`) owns the core in a `#private` field and
@@ -10,7 +10,12 @@
  *
  * @module
  */
-import { type CompressionPolicy, decompress, maybeCompress } from '@mesh/compression';
+import {
+  type CompressionPolicy,
+  compress as compressBytes,
+  decompress,
+  maybeCompress,
+} from '@mesh/compression';
 import { isMeshError, utf8Decode, utf8Encode, wipe } from '@mesh/crypto-core';
 import { type ActiveKey, deriveSubkey, type KeyManager } from '@mesh/keys';
 import {
@@ -20,9 +25,11 @@ import {
   type MetricsCollector,
 } from '@mesh/metrics';
 import type { EnvelopeCipher, ResolvedConfig, ResolvedService } from '../config.js';
+import type { EnvelopeHeader } from '../envelope.js';
 import { EncryptionError, invalidInput, toMeshError, unsupported } from '../errors.js';
 import { FernetKeyring } from '../fernet-mode.js';
 import { checkContext, encodeContext } from '../input.js';
+import { stripPadding, unpaddedLength } from '../padding.js';
 
 /** Per-(service, context) decisions, cached so the hot path does no lookups beyond two `Map.get`s. */
 export interface CallPlan {
@@ -119,16 +126,48 @@ export class FacadeCore {
       throw invalidInput('compress must be a boolean');
     // Cheapest checks first: most small payloads never reach zlib.
     if (compress === false || !policy.enabled || plaintext.length < policy.thresholdBytes) return plaintext;
+    if (plan.service.padding !== undefined) return this.#compressForPadding(plaintext, policy);
     const result = maybeCompress(plaintext, policy);
     if (!result.compressed) return plaintext;
     this.metrics.recordCompression(plaintext.length, result.data.length);
     return result.data;
   }
 
+  /**
+   * Compression under a padding policy: decided by the length alone. The saving test of `maybeCompress`
+   * (keep only a `minSavingsRatio` saving) looks at the content, and its answer is the compressed flag in the
+   * clear header: attacker-chosen bytes beside a secret could flip that one bit even though the padded length
+   * hides the compressed size. So above the threshold (and within the reader's inflate bound) a padded
+   * service always compresses and keeps the result, even when it did not save: the bucket absorbs it.
+   */
+  #compressForPadding(plaintext: Uint8Array, policy: CompressionPolicy): Uint8Array {
+    if (policy.level === 0 || plaintext.length > policy.maxInflatedBytes) return plaintext;
+    const packed = compressBytes(plaintext, { level: policy.level });
+    this.metrics.recordCompression(plaintext.length, packed.length);
+    return packed;
+  }
+
   /** Inflate an authenticated payload under the plan's bomb guard; wipes the compressed copy. */
   inflate(payload: Uint8Array, plan: CallPlan): Uint8Array {
     try {
       return decompress(payload, { maxInflatedBytes: plan.policy.maxInflatedBytes });
+    } finally {
+      wipe(payload);
+    }
+  }
+
+  /**
+   * The plaintext of an authenticated payload whose header has flags set: padding stripped (bit1), then
+   * inflated under the plan's bomb guard (bit0). The one rule of every mode that reads a flags byte
+   * (envelopes, RSA); the payload is wiped once copied or inflated, also on failure. Bad padding is
+   * `ERR_DECRYPTION_FAILED`.
+   */
+  unwrapPayload(payload: Uint8Array, header: EnvelopeHeader, plan: CallPlan): Uint8Array {
+    if (!header.padded) return header.compressed ? this.inflate(payload, plan) : payload;
+    if (!header.compressed) return stripPadding(payload);
+    try {
+      const compressed = payload.subarray(0, unpaddedLength(payload));
+      return decompress(compressed, { maxInflatedBytes: plan.policy.maxInflatedBytes });
     } finally {
       wipe(payload);
     }

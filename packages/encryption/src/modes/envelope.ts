@@ -1,6 +1,7 @@
 /**
  * Envelope mode: `encrypt` / `decrypt` of in-memory envelopes under a keyring key, AES-256-GCM (0x01) or
- * XChaCha20-Poly1305 (0x05) as the service chose, compressed by policy (docs/FORMAT.md).
+ * XChaCha20-Poly1305 (0x05) as the service chose, compressed by policy, then padded by the service's
+ * padding policy (docs/FORMAT.md).
  *
  * This is the facade's hot path, one function each way: {@link encryptEnvelope} and {@link decryptEnvelope}.
  * Why it stays within a few percent of raw node:crypto: the config is validated once at construction; the
@@ -19,6 +20,7 @@ import {
   EnvelopeAlgorithm,
   type EnvelopeHeader,
   FLAG_COMPRESSED,
+  FLAG_PADDED,
   readHeader,
 } from '../envelope.js';
 import { type EncryptionError, malformed, unsupported } from '../errors.js';
@@ -30,7 +32,14 @@ import {
   plaintextBytes,
 } from '../input.js';
 import type { DecryptOptions, EncryptOptions } from '../options.js';
-import { cipherOfEnvelope, minEnvelopeLength, openEnvelope, sealEnvelope } from '../symmetric-envelope.js';
+import { paddedLength } from '../padding.js';
+import {
+  cipherOfEnvelope,
+  minEnvelopeLength,
+  openEnvelope,
+  sealEnvelope,
+  sealPaddedEnvelope,
+} from '../symmetric-envelope.js';
 import { type CallPlan, type FacadeCore, GCM, now } from './core.js';
 import { FERNET_NO_CONTEXT, fernetDecrypt } from './fernet.js';
 
@@ -51,14 +60,20 @@ export async function encryptEnvelope(
     const payload = core.compress(plaintext, plan, options?.compress);
     try {
       const key = await core.keys.acquireEncryptionKey(cipher);
-      const out = sealEnvelope(
-        cipher,
-        core.keyFor(key, plan.service),
-        key.id,
-        payload === plaintext ? 0 : FLAG_COMPRESSED,
-        payload,
-        plan.contextBytes,
-      );
+      const flags = payload === plaintext ? 0 : FLAG_COMPRESSED;
+      const padding = plan.service.padding;
+      const out =
+        padding === undefined
+          ? sealEnvelope(cipher, core.keyFor(key, plan.service), key.id, flags, payload, plan.contextBytes)
+          : sealPaddedEnvelope(
+              cipher,
+              core.keyFor(key, plan.service),
+              key.id,
+              flags | FLAG_PADDED,
+              payload,
+              paddedLength(padding, payload.length),
+              plan.contextBytes,
+            );
       if (core.observed) {
         core.metrics.recordKeyUse(key.id);
         core.metrics.recordOperation('encrypt', cipher, 'success', (now() - t0) / 1e3, bytesIn, out.length);
@@ -116,7 +131,7 @@ export async function decryptEnvelope(
       throw malformed('envelope is shorter than nonce and tag');
     const key = await core.decryptionKey(header.keyId, cipher);
     const payload = openEnvelope(cipher, core.keyFor(key, plan.service), envelope, plan.contextBytes);
-    const out = header.compressed ? core.inflate(payload, plan) : payload;
+    const out = header.flags === 0 ? payload : core.unwrapPayload(payload, header, plan);
     if (core.observed) {
       core.metrics.recordOperation(
         'decrypt',

@@ -4,7 +4,8 @@
  * layout in docs/FORMAT.md).
  *
  * Never compressed: an RSA envelope authenticates no sender, so its reader refuses the compressed flag (any
- * public-key holder could otherwise make it inflate a bomb; see `readHeader`).
+ * public-key holder could otherwise make it inflate a bomb; see `readHeader`). Padded by the service's
+ * policy like every other mode; the direct/hybrid choice is made on the padded size (`../asymmetric.ts`).
  *
  * @module
  */
@@ -45,7 +46,7 @@ export async function encryptForPublicKey(
       throw invalidInput('compress must be a boolean');
     }
     try {
-      const out = sealForPublicKey(key, plaintext, 0, plan.contextBytes);
+      const out = sealForPublicKey(key, plaintext, 0, plan.contextBytes, plan.service.padding);
       algorithm =
         out[1] === EnvelopeAlgorithm.RSA_OAEP_SHA256 ? 'rsa-oaep-sha256' : 'hybrid-rsa-oaep-aes-256-gcm';
       core.metrics.recordOperation(
@@ -87,7 +88,8 @@ export async function decryptWithPrivateKey(
     }
     const plan = core.plan(options);
     // readHeader refused the compressed flag: an RSA payload is never inflated.
-    const out = openWithPrivateKey(toPrivateKey(privateKey), envelope, header, plan.contextBytes);
+    const payload = openWithPrivateKey(toPrivateKey(privateKey), envelope, header, plan.contextBytes);
+    const out = header.flags === 0 ? payload : core.unwrapPayload(payload, header, plan);
     core.metrics.recordOperation(
       'decrypt_with',
       algorithm,

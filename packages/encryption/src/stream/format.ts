@@ -5,7 +5,7 @@
  * offset size  field
  * 0      1     version = 0x01
  * 1      1     algorithm = 0x03
- * 2      1     flags = 0x00 (no flag is defined for streams; any set bit is rejected)
+ * 2      1     flags: bit1 = padded (the last segment ends in ISO/IEC 7816-4 padding); any other bit is rejected
  * 3      4     key id, u32 BE
  * 7      16    salt (random per stream)
  * 23     7     nonce prefix (random per stream)
@@ -35,6 +35,11 @@ import {
 export const STREAM_VERSION = 0x01;
 /** Algorithm byte of streaming AES-256-GCM (docs/DESIGN.md §3). */
 export const STREAM_ALGORITHM = 0x03;
+/**
+ * Header flag bit1 (the envelope's `FLAG_PADDED`): the stream's last segment is padded, ISO/IEC 7816-4, to
+ * its service's bucket (capped at the segment size). The only flag a stream may carry.
+ */
+export const STREAM_FLAG_PADDED = 0x02;
 /** Random HKDF salt per stream. */
 export const STREAM_SALT_LENGTH = 16;
 /** Random nonce prefix per stream: 12-byte GCM nonce minus u32 index minus u8 last flag. */
@@ -63,6 +68,8 @@ export interface StreamHeader {
   readonly salt: Uint8Array;
   readonly noncePrefix: Uint8Array;
   readonly segmentSize: number;
+  /** Flag bit1: the last segment's plaintext ends in padding, stripped before it is released. */
+  readonly padded: boolean;
   /** The 34 raw header bytes, as bound into the HKDF info. */
   readonly bytes: Uint8Array;
 }
@@ -86,12 +93,13 @@ export function encodeStreamHeader(
   salt: Uint8Array,
   noncePrefix: Uint8Array,
   segmentSize: number,
+  flags = 0,
 ): Uint8Array {
   const out = new Uint8Array(STREAM_HEADER_LENGTH);
   const view = new DataView(out.buffer);
   out[0] = STREAM_VERSION;
   out[1] = STREAM_ALGORITHM;
-  out[2] = 0;
+  out[2] = flags;
   view.setUint32(3, keyId >>> 0, false);
   out.set(salt, 7);
   out.set(noncePrefix, 7 + STREAM_SALT_LENGTH);
@@ -113,8 +121,8 @@ export function parseStreamHeader(bytes: Uint8Array): StreamHeader {
   if (bytes.length !== STREAM_HEADER_LENGTH) throw malformed('stream header is truncated');
   if (bytes[0] !== STREAM_VERSION) throw malformed('unsupported envelope version');
   if (bytes[1] !== STREAM_ALGORITHM) throw malformed('not a streaming (0x03) envelope');
-  // docs/DESIGN.md §3: flag bits that are not defined must be 0; streams define none (no per-segment compression).
-  if (bytes[2] !== 0) throw malformed('unknown flags in stream header');
+  // Flag bits that are not defined must be 0. Streams define only bit1 (padded): no per-segment compression.
+  if ((bytes[2]! & ~STREAM_FLAG_PADDED) !== 0) throw malformed('unknown flags in stream header');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const segmentSize = view.getUint32(7 + STREAM_SALT_LENGTH + STREAM_NONCE_PREFIX_LENGTH, false);
   if (!isValidSegmentSize(segmentSize)) throw malformed('segment size out of bounds');
@@ -124,6 +132,7 @@ export function parseStreamHeader(bytes: Uint8Array): StreamHeader {
     salt: copy.subarray(7, 7 + STREAM_SALT_LENGTH),
     noncePrefix: copy.subarray(7 + STREAM_SALT_LENGTH, 7 + STREAM_SALT_LENGTH + STREAM_NONCE_PREFIX_LENGTH),
     segmentSize,
+    padded: bytes[2] === STREAM_FLAG_PADDED,
     bytes: copy,
   };
 }

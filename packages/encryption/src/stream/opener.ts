@@ -12,6 +12,7 @@
  * @module
  */
 import { aesGcmOpenDetached, DecryptionError, wipe } from '@mesh/crypto-core';
+import { stripPadding } from '../padding.js';
 import { MAX_SEGMENT_INDEX, SEGMENT_TAG_LENGTH, SegmentNonce } from './format.js';
 import type { Emit } from './sealer.js';
 
@@ -45,11 +46,17 @@ export class SegmentOpener {
   #index = 0;
   /** A full segment received failed as "not last": valid only if the input ends now. */
   #heldLast = false;
+  /** Header flag bit1: the last segment's plaintext ends in padding, never released. */
+  readonly #padded: boolean;
   #done = false;
 
-  /** @param streamKey the derived per-stream key (owned by the opener, wiped on {@link dispose}) */
-  constructor(streamKey: Uint8Array, noncePrefix: Uint8Array, segmentSize: number) {
+  /**
+   * @param streamKey the derived per-stream key (owned by the opener, wiped on {@link dispose})
+   * @param padded the header's flag bit1: strip the last segment's padding before releasing it
+   */
+  constructor(streamKey: Uint8Array, noncePrefix: Uint8Array, segmentSize: number, padded = false) {
     this.#key = streamKey;
+    this.#padded = padded;
     this.#nonce = new SegmentNonce(noncePrefix);
     this.#sealedSize = segmentSize + SEGMENT_TAG_LENGTH;
     // The segment size comes from a header that is not authenticated yet: do not allocate it all up front.
@@ -165,8 +172,11 @@ export class SegmentOpener {
     const ctLength = this.#fill - SEGMENT_TAG_LENGTH;
     const ciphertext = this.#range(0, ctLength);
     const tag = this.#range(ctLength, this.#fill);
-    const plaintext = aesGcmOpenDetached(this.#key, this.#nonce.set(this.#index, last), ciphertext, tag);
+    let plaintext = aesGcmOpenDetached(this.#key, this.#nonce.set(this.#index, last), ciphertext, tag);
     this.#index++;
+    // Only the last segment carries padding (every earlier one is all data), and it is released only here,
+    // after its tag verified as last: the padding bytes never reach the consumer. No marker: a forgery.
+    if (last && this.#padded) plaintext = stripPadding(plaintext);
     if (plaintext.length > 0) emit(plaintext);
   }
 

@@ -14,6 +14,7 @@
  * @module
  */
 import { type AesGcmSealed, aesGcmOpenDetached, aesGcmSeal, MeshCryptoError, wipe } from '@mesh/crypto-core';
+import { type PaddingPolicy, paddedLength, writePadding } from '../padding.js';
 import { MAX_SEGMENT_INDEX, SegmentNonce } from './format.js';
 
 /** Receives each output chunk; the chunk is fresh and owned by the receiver. */
@@ -27,6 +28,8 @@ export class SegmentSealer {
   readonly #nonce: SegmentNonce;
   readonly #segmentSize: number;
   readonly #header: Uint8Array;
+  /** Padding of the last segment (the header says so: flag bit1), or none. */
+  readonly #padding: PaddingPolicy | undefined;
   /** One reused plaintext buffer for partial segments: chunks are copied in, never concatenated. */
   readonly #plain: Uint8Array;
   #fill = 0;
@@ -44,10 +47,18 @@ export class SegmentSealer {
   /**
    * @param streamKey the derived per-stream key (owned by the sealer, wiped on {@link dispose})
    * @param header the encoded stream header, emitted (as is, not copied) before segment 0
+   * @param padding pad the last segment to this policy's bucket, capped at the segment size (header flag bit1)
    */
-  constructor(streamKey: Uint8Array, header: Uint8Array, noncePrefix: Uint8Array, segmentSize: number) {
+  constructor(
+    streamKey: Uint8Array,
+    header: Uint8Array,
+    noncePrefix: Uint8Array,
+    segmentSize: number,
+    padding?: PaddingPolicy,
+  ) {
     this.#key = streamKey;
     this.#header = header;
+    this.#padding = padding;
     this.#nonce = new SegmentNonce(noncePrefix);
     this.#segmentSize = segmentSize;
     this.#plain = new Uint8Array(segmentSize);
@@ -84,13 +95,23 @@ export class SegmentSealer {
     }
   }
 
-  /** Seals the remainder as the last segment (empty only for an empty stream) and emits what is held. */
+  /**
+   * Seals the remainder as the last segment (empty only for an empty unpadded stream; padded, never empty)
+   * and emits what is held.
+   */
   end(emit: Emit): void {
     if (this.#done) throw new MeshCryptoError('ERR_INVALID_INPUT', 'stream already ended');
     this.#sendHeader(emit);
     const pending = this.#pending;
     this.#pending = undefined;
-    if (pending !== undefined && this.#fill === 0) {
+    if (this.#padding !== undefined) {
+      // The padding follows the data: a held full segment was not the last after all, and the last one is
+      // the remainder (0 to size - 1 bytes), its 0x80 marker and zeros up to its bucket, at most one segment.
+      if (pending !== undefined) emitSegment(pending, emit);
+      const padded = Math.min(this.#segmentSize, paddedLength(this.#padding, this.#fill));
+      writePadding(this.#plain, 0, this.#fill, padded);
+      emitSegment(this.#seal(this.#plain.subarray(0, padded), true), emit);
+    } else if (pending !== undefined && this.#fill === 0) {
       // The held segment was the last after all (the input is a multiple of the segment size): recover its
       // plaintext and seal it again under its index with the last flag. Costs two GCM passes, once a stream.
       this.#index--;

@@ -10,6 +10,7 @@
 import { DecryptionError, isMeshError, MeshCryptoError, randomBytes, utf8Encode } from '@mesh/crypto-core';
 import type { KeyManager } from '@mesh/keys';
 import { failureReasonOf, type MetricsCollector } from '@mesh/metrics';
+import type { PaddingPolicy } from '../padding.js';
 import {
   DEFAULT_SEGMENT_SIZE,
   deriveStreamKey,
@@ -18,6 +19,7 @@ import {
   MAX_SEGMENT_SIZE,
   MIN_SEGMENT_SIZE,
   parseStreamHeader,
+  STREAM_FLAG_PADDED,
   STREAM_HEADER_LENGTH,
   STREAM_KEY_LENGTH,
   STREAM_NONCE_PREFIX_LENGTH,
@@ -26,10 +28,15 @@ import {
 import { SegmentOpener } from './opener.js';
 import { type Emit, SegmentSealer } from './sealer.js';
 
-/** What a stream needs from the facade: the keyring and the metrics sink. */
+/** What a stream needs from the facade: the keyring, the metrics sink and the service's padding policy. */
 export interface StreamDeps {
   keys: KeyManager;
   metrics: MetricsCollector;
+  /**
+   * Encryption only: pad the last segment to this policy's bucket, capped at the segment size (header flag
+   * bit1). The facade passes the calling service's `padding`. Decryption follows the header.
+   */
+  padding?: PaddingPolicy;
 }
 
 /** Options of one encryption or decryption stream. */
@@ -262,12 +269,15 @@ export class EncryptSession extends BaseSession {
     this.keyUsed(key.id);
     const salt = this.#hooks?.salt ?? randomBytes(STREAM_SALT_LENGTH);
     const noncePrefix = this.#hooks?.noncePrefix ?? randomBytes(STREAM_NONCE_PREFIX_LENGTH);
-    const header = encodeStreamHeader(key.id, salt, noncePrefix, this.#segmentSize);
+    const padding = this.deps.padding;
+    const flags = padding === undefined ? 0 : STREAM_FLAG_PADDED;
+    const header = encodeStreamHeader(key.id, salt, noncePrefix, this.#segmentSize, flags);
     const sealer = new SegmentSealer(
       deriveStreamKey(key.material, header, this.context),
       header,
       noncePrefix,
       this.#segmentSize,
+      padding,
     );
     // Aborted while the key was on its way: drop the new state too.
     if (this.#disposed) sealer.dispose();
@@ -336,6 +346,7 @@ export class DecryptSession extends BaseSession {
       deriveStreamKey(key.material, header.bytes, this.context),
       header.noncePrefix,
       header.segmentSize,
+      header.padded,
     );
     if (this.#disposed) opener.dispose();
     this.#opener = opener;
