@@ -151,9 +151,15 @@ async function runOpen(
     probe.start();
     const t0 = performance.now();
     let label: string;
+    // A synchronous case is measured the moment it returns: a collection before the next await could free
+    // a large buffer it allocated (and never wrote, so that only array-buffer memory ever saw it).
+    let syncBytes = 0;
     try {
-      label = `${(await withTimeout(open.run(input), hangBound)) ?? 'returned'}`;
+      const value = open.run(input);
+      if (!(value instanceof Promise)) syncBytes = probe.bytes();
+      label = `${(await withTimeout(value, hangBound)) ?? 'returned'}`;
     } catch (error) {
+      if (syncBytes === 0) syncBytes = probe.bytes();
       if (error instanceof Violation) throw remember(error);
       let code: string | undefined;
       try {
@@ -166,7 +172,7 @@ async function runOpen(
       label = '';
     }
     const ms = performance.now() - t0;
-    const bytes = probe.bytes();
+    const bytes = Math.max(syncBytes, probe.bytes());
     maxCaseMs = Math.max(maxCaseMs, ms);
     maxCaseBytes = Math.max(maxCaseBytes, bytes);
     if (bytes > memoryBound) {

@@ -29,10 +29,13 @@ const PKG = '@mesh/encryption';
 const MiB = 1024 * 1024;
 
 /** Services of the fuzzed facade: each changes how an envelope is opened. */
-const SERVICES = ['fuzz', 'derived', 'strict', 'xc', 'big'] as const;
+const SERVICES = ['fuzz', 'derived', 'strict', 'xc', 'big', 'padded', 'pow2', 'xcpad'] as const;
 const CONTEXTS = ['', 'tenant-1', 'orders->payments'] as const;
 
-/** One facade for every encryption target: small inflation limit by default, a larger one for service `big`. */
+/**
+ * One facade for every encryption target: small inflation limit by default, a larger one for service `big`;
+ * services that pad (flag bit1) to multiples of 64 and to powers of two, on both ciphers, compressed or not.
+ */
 async function facade(): Promise<Encryption> {
   return createEncryption({
     service: 'fuzz',
@@ -46,6 +49,9 @@ async function facade(): Promise<Encryption> {
       strict: { requireContext: true },
       xc: { algorithm: 'xchacha20-poly1305' },
       big: {},
+      padded: { padding: { multipleOf: 64 } },
+      pow2: { padding: { powerOfTwo: true, minBytes: 16, maxBytes: 256 }, compression: false },
+      xcpad: { algorithm: 'xchacha20-poly1305', padding: { multipleOf: 32 } },
     },
   });
 }
@@ -170,19 +176,20 @@ function symmetricTarget(
 export const envelopeGcmTarget = symmetricTarget(
   'encryption/envelope-gcm',
   0x01,
-  ['fuzz', 'derived', 'strict', 'big'],
+  ['fuzz', 'derived', 'strict', 'big', 'padded', 'pow2'],
   'AES-256-GCM envelopes (0x01) as bytes and base64url text to decrypt, decryptToString and rewrap: random, ' +
     'mutated valid envelopes (version, algorithm, flags, key id, nonce, tag, truncated to the header and below, ' +
-    'extended, spliced), compressed envelopes inflating past the limit, derived-key and context-bound ' +
+    'extended, spliced), padded envelopes (flag bit1: marker and zero bytes altered, padding without a marker), ' +
+    'compressed envelopes inflating past the limit, derived-key and context-bound ' +
     'envelopes opened under the wrong service or context, options of every type',
 );
 
 export const envelopeXChaChaTarget = symmetricTarget(
   'encryption/envelope-xchacha',
   0x05,
-  ['xc'],
+  ['xc', 'xcpad'],
   'XChaCha20-Poly1305 envelopes (0x05) as bytes and text to decrypt, decryptToString and rewrap: random, mutated ' +
-    'valid envelopes (header, 24-byte nonce, tag, truncation, splices with 0x01 bodies), wrong contexts and ' +
+    'valid envelopes (header, 24-byte nonce, tag, truncation, splices with 0x01 bodies), padded envelopes, wrong contexts and ' +
     'services, options of every type',
 );
 
@@ -206,6 +213,7 @@ export const rsaEnvelopeTarget = defineTarget({
       known.add(plain);
       for (const context of CONTEXTS) {
         envelopes.push(await enc.encryptFor(f.rsa2048PublicPem, plain, { context }));
+        envelopes.push(await enc.encryptFor(f.rsa2048PublicPem, plain, { context, service: 'padded' }));
       }
     }
     const imported = importRsaPrivateKey(f.rsa2048PrivatePem);
@@ -244,6 +252,8 @@ async function everyCiphertext(enc: Encryption): Promise<{ bytes: Uint8Array[]; 
     await enc.encrypt('hello'),
     await enc.encrypt(new Uint8Array(2000), { context: 'tenant-1' }),
     await enc.encrypt('hello', { service: 'xc' }),
+    await enc.encrypt('hello', { service: 'padded' }),
+    await throughNode(enc.encryptStream({ segmentSize: 16, service: 'pow2' }), [new Uint8Array(40)]),
     await enc.encryptFor(f.rsa2048PublicPem, 'hello'),
     await enc.encryptFor(f.rsa2048PublicPem, new Uint8Array(1000)),
     await throughNode(enc.encryptStream({ segmentSize: 16 }), [new Uint8Array(40)]),
@@ -362,6 +372,10 @@ async function sealStreams(enc: Encryption): Promise<{ streams: Uint8Array[]; kn
       for (const context of ['', 'tenant-1']) {
         streams.push(await throughNode(enc.encryptStream({ segmentSize, context }), chunk(plain, [33])));
       }
+      // Padded streams (flag bit1): the last segment ends in padding.
+      for (const service of ['padded', 'pow2']) {
+        streams.push(await throughNode(enc.encryptStream({ segmentSize, service }), chunk(plain, [33])));
+      }
     }
   }
   return { streams, known };
@@ -373,7 +387,7 @@ function streamTarget(name: string, flavour: 'node' | 'web') {
     pkg: PKG,
     description:
       `streaming envelopes (0x03) through the ${flavour === 'node' ? 'Node Transform (decryptStream)' : 'WHATWG TransformStream (decryptWebStream)'}, ` +
-      'cut into arbitrary chunks (empty writes included): random, mutated valid streams (header fields, segment ' +
+      'cut into arbitrary chunks (empty writes included): random, mutated valid and padded streams (header fields and flags, segment ' +
       'size 0 to 2^32-1, segments flipped, truncated at and inside segment boundaries, reordered, duplicated, ' +
       'appended), wrong contexts, options of every type',
     async open() {
@@ -384,6 +398,7 @@ function streamTarget(name: string, flavour: 'node' | 'web') {
         sizes: chunkSizes,
         options: fc.oneof(
           { weight: 8, arbitrary: fc.record({ context: fc.constantFrom('', 'tenant-1', 'tenant-2') }) },
+          { weight: 2, arbitrary: fc.record({ service: fc.constantFrom('padded', 'pow2') }) },
           { weight: 1, arbitrary: callOptions },
         ),
       });
@@ -426,7 +441,10 @@ const VALID_CONFIG = {
   keyDerivation: false,
   asymmetric: true,
   fernet: { enabled: true, ttl: 3600 },
+  padding: { multipleOf: 256 },
   services: {
+    audit2: { padding: { powerOfTwo: true, minBytes: 256, maxBytes: 65_536 } },
+    plain: { padding: false },
     payments: {
       algorithm: 'xchacha20-poly1305',
       compression: false,
@@ -460,6 +478,11 @@ const CONFIG_KEYS = [
   'key',
   'file',
   'iterations',
+  'padding',
+  'multipleOf',
+  'powerOfTwo',
+  'minBytes',
+  'maxBytes',
 ];
 
 export const configTarget = defineTarget({
@@ -468,7 +491,7 @@ export const configTarget = defineTarget({
   description:
     'configuration objects for resolveConfig and createEncryption: mutated valid configs (every field set to ' +
     'boundary numbers, wrong types, NaN, bigint, symbols, functions, null-prototype objects; unknown and ' +
-    '__proto__ keys; durations; services and compression overrides), random JSON-ish values; every config ' +
+    '__proto__ keys; durations; services, compression and padding overrides), random JSON-ish values; every config ' +
     'accepted then encrypts, decrypts and closes',
   async open() {
     return cases(
