@@ -135,6 +135,25 @@ describe('sealing', () => {
     ).rejects.toMatchObject({ code: 'ERR_KEYSTORE_CORRUPT' });
   });
 
+  it('a stored document whose check value or MAC is not base64url text is corrupt, never invalid input', async () => {
+    // Found by the fuzzer (tests/fuzz, keys/file-key-store): JSON can carry a lone surrogate ("\ud800"), and
+    // such a kekCheck reached the KEK check's UTF-8 encoding, which threw ERR_INVALID_INPUT for a damaged file.
+    const store = new MemoryKeyStore();
+    const kek = rawKek();
+    await (await KeyManager.open({ store, kek, algorithms: ['aes-256-gcm'] })).close();
+    const doc = (await store.load('default')) as StoredKeyring;
+    for (const damaged of [
+      { ...doc, version: doc.version + 1, kekCheck: `${doc.kekCheck.slice(0, -1)}\uD800` },
+      { ...doc, version: doc.version + 1, mac: `${doc.mac.slice(0, -1)}\uDFFF` },
+    ]) {
+      const writeThenOpen = async () => {
+        await store.compareAndSwap('default', doc.version, damaged);
+        await KeyManager.open({ store, kek, watch: false });
+      };
+      await expect(writeThenOpen()).rejects.toMatchObject({ code: 'ERR_KEYSTORE_CORRUPT' });
+    }
+  });
+
   it('the document MAC catches a changed state or counter (ERR_KEYSTORE_CORRUPT)', async () => {
     const store = new MemoryKeyStore();
     const kek = rawKek();
@@ -203,6 +222,10 @@ describe('parseStoredKeyring', () => {
     ['retired with material', { ...valid, keys: [{ ...valid.keys[0], state: 'retired' }] }],
     ['live key without material', { ...valid, keys: [{ ...valid.keys[0], sealed: undefined }] }],
     ['live key with empty material', { ...valid, keys: [{ ...valid.keys[0], sealed: '' }] }],
+    ['material with a lone surrogate', { ...valid, keys: [{ ...valid.keys[0], sealed: 'a\uD800' }] }],
+    ['material outside base64url', { ...valid, keys: [{ ...valid.keys[0], sealed: 'a+b/' }] }],
+    ['kekCheck with a lone surrogate', { ...valid, kekCheck: 'x\uDFFF' }],
+    ['mac outside base64url', { ...valid, mac: 'y=' }],
     ['negative counter', { ...valid, keys: [{ ...valid.keys[0], reserved: -1 }] }],
     ['not an object', [valid]],
   ])('rejects %s with ERR_KEYSTORE_CORRUPT', (_, doc) => {
