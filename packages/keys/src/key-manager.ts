@@ -1171,7 +1171,9 @@ export class KeyManager {
     const primaries = new Map<KeyAlgorithm, KeyRecord>();
     for (const k of keys) {
       let active: ActiveKey | undefined;
-      if (k.state !== 'retired' && k.sealed) {
+      // Every live key's material is opened, an empty blob included (it fails: the document is refused), so no
+      // live key is ever adopted without material, whatever store handed the document over.
+      if (k.state !== 'retired' && k.sealed !== undefined) {
         const before = prev?.records.get(k.id);
         let material = fresh.get(k.id);
         if (!material && before?.active && before.stored.sealed === k.sealed)

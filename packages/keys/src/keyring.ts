@@ -178,6 +178,14 @@ function corrupt(what: string): never {
   throw new KeyStoreError('ERR_KEYSTORE_CORRUPT', `keyring document invalid: ${what}`);
 }
 
+/**
+ * The check value, the MAC and sealed material are base64url text of at most `max` characters (what this
+ * module writes). Anything else (a lone surrogate JSON can carry, padding, `+` and `/`) is damage, refused
+ * here rather than failing later as input that cannot be encoded.
+ */
+const isBase64Url = (v: unknown, max: number): v is string =>
+  typeof v === 'string' && v.length <= max && /^[A-Za-z0-9_-]*$/.test(v);
+
 const isU32 = (v: unknown): v is number =>
   Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
 const isTime = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
@@ -222,7 +230,8 @@ function validateKey(v: unknown, i: number): StoredKey {
   if (k.imported !== undefined && typeof k.imported !== 'boolean') bad('imported');
   if (k.state === 'retired') {
     if (k.sealed !== undefined) bad('sealed (a retired key keeps no material)');
-  } else if (typeof k.sealed !== 'string' || k.sealed.length > 200) {
+  } else if (!isBase64Url(k.sealed, 200) || k.sealed.length === 0) {
+    // Empty is no material: a live key must carry some (the manager would otherwise serve it keyless).
     bad('sealed');
   }
   const out: StoredKey = {
@@ -270,8 +279,8 @@ export function parseStoredKeyring(value: unknown): StoredKeyring {
   if (!isValidKeyringName(d.name)) corrupt('name');
   if (!Number.isSafeInteger(d.version) || (d.version as number) < 1) corrupt('version');
   if (!isTime(d.updatedAt)) corrupt('updatedAt');
-  if (typeof d.kekCheck !== 'string' || d.kekCheck.length > 64) corrupt('kekCheck');
-  if (typeof d.mac !== 'string' || d.mac.length > 64) corrupt('mac');
+  if (!isBase64Url(d.kekCheck, 64)) corrupt('kekCheck');
+  if (!isBase64Url(d.mac, 64)) corrupt('mac');
   if (!Array.isArray(d.keys) || d.keys.length > MAX_KEYS_PER_KEYRING) corrupt('keys');
   const keys = (d.keys as unknown[]).map(validateKey);
   const ids = new Set<number>();

@@ -110,6 +110,50 @@ describe('sealing', () => {
     await m.close();
   });
 
+  it('an authentic document whose live key has empty sealed material is refused, never served keyless', async () => {
+    // Found by the fuzzer (tests/fuzz, keys/file-key-store and keystore-etcd/etcd-value): a document with a
+    // valid MAC (what a buggy writer holding the KEK could store) whose primary had `sealed: ''` was adopted
+    // with no material; getDecryptionKey called the primary retired and acquireEncryptionKey returned
+    // undefined, so the facade's encrypt failed on a TypeError.
+    const store = new MemoryKeyStore();
+    const kek = rawKek();
+    await (await KeyManager.open({ store, kek, algorithms: ['aes-256-gcm'] })).close();
+    const doc = (await store.load('default')) as StoredKeyring;
+    const kk = await resolveKek(kek, doc.kek);
+    const { mac: _m, kekCheck: _c, ...body } = doc;
+    const keys = body.keys.map((k) => ({ ...k, sealed: '' }));
+    const forged = finishDocument(kk, { ...body, keys, version: doc.version + 1 });
+    // Every store runs the schema check: the document is not written.
+    await expect(store.compareAndSwap('default', doc.version, forged)).rejects.toMatchObject({
+      code: 'ERR_KEYSTORE_CORRUPT',
+    });
+    // A store that hands it over unchecked (another implementation): the manager refuses it too.
+    const unchecked = new MemoryKeyStore();
+    unchecked.load = async () => structuredClone(forged);
+    await expect(
+      KeyManager.open({ store: unchecked, kek, algorithms: ['aes-256-gcm'], watch: false }),
+    ).rejects.toMatchObject({ code: 'ERR_KEYSTORE_CORRUPT' });
+  });
+
+  it('a stored document whose check value or MAC is not base64url text is corrupt, never invalid input', async () => {
+    // Found by the fuzzer (tests/fuzz, keys/file-key-store): JSON can carry a lone surrogate ("\ud800"), and
+    // such a kekCheck reached the KEK check's UTF-8 encoding, which threw ERR_INVALID_INPUT for a damaged file.
+    const store = new MemoryKeyStore();
+    const kek = rawKek();
+    await (await KeyManager.open({ store, kek, algorithms: ['aes-256-gcm'] })).close();
+    const doc = (await store.load('default')) as StoredKeyring;
+    for (const damaged of [
+      { ...doc, version: doc.version + 1, kekCheck: `${doc.kekCheck.slice(0, -1)}\uD800` },
+      { ...doc, version: doc.version + 1, mac: `${doc.mac.slice(0, -1)}\uDFFF` },
+    ]) {
+      const writeThenOpen = async () => {
+        await store.compareAndSwap('default', doc.version, damaged);
+        await KeyManager.open({ store, kek, watch: false });
+      };
+      await expect(writeThenOpen()).rejects.toMatchObject({ code: 'ERR_KEYSTORE_CORRUPT' });
+    }
+  });
+
   it('the document MAC catches a changed state or counter (ERR_KEYSTORE_CORRUPT)', async () => {
     const store = new MemoryKeyStore();
     const kek = rawKek();
@@ -177,6 +221,11 @@ describe('parseStoredKeyring', () => {
     ['unknown state', { ...valid, keys: [{ ...valid.keys[0], state: 'active' }] }],
     ['retired with material', { ...valid, keys: [{ ...valid.keys[0], state: 'retired' }] }],
     ['live key without material', { ...valid, keys: [{ ...valid.keys[0], sealed: undefined }] }],
+    ['live key with empty material', { ...valid, keys: [{ ...valid.keys[0], sealed: '' }] }],
+    ['material with a lone surrogate', { ...valid, keys: [{ ...valid.keys[0], sealed: 'a\uD800' }] }],
+    ['material outside base64url', { ...valid, keys: [{ ...valid.keys[0], sealed: 'a+b/' }] }],
+    ['kekCheck with a lone surrogate', { ...valid, kekCheck: 'x\uDFFF' }],
+    ['mac outside base64url', { ...valid, mac: 'y=' }],
     ['negative counter', { ...valid, keys: [{ ...valid.keys[0], reserved: -1 }] }],
     ['not an object', [valid]],
   ])('rejects %s with ERR_KEYSTORE_CORRUPT', (_, doc) => {
