@@ -117,6 +117,7 @@ export {
   allocSecureBytes,
   copyToSecureBytes,
   isSecureBytes,
+  MAX_GUARDED_ALLOCATIONS,
   MAX_SECURE_BYTES,
   releaseSecureBytes,
 } from './secure-memory.js';

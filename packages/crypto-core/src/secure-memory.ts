@@ -19,12 +19,29 @@ import { MeshCryptoError } from './errors.js';
 /** Largest guarded allocation (1 MiB): keys are tens of bytes; a typo must not lock gigabytes. */
 export const MAX_SECURE_BYTES = 1024 * 1024;
 
+/**
+ * Most guarded allocations mapped at once (4,096, about 12,000 memory mappings). Each one maps its own pages
+ * (guard pages on both sides), and the pages are unmapped only when the garbage collector finalises the
+ * buffer, even after {@link releaseSecureBytes}. Past about 21,000 the process reaches Linux's default
+ * `vm.max_map_count` (65,530) and libsodium's allocation fails inside sodium-native with an uncatchable
+ * `std::bad_alloc` that aborts the whole process (found by the configuration fuzz target, which opens many
+ * facades). Past this budget new secrets go to ordinary memory instead (wiped the same way on release), so
+ * guarded memory stays a hardening, never a way to crash the process.
+ */
+export const MAX_GUARDED_ALLOCATIONS = 4096;
+
 /** The Buffer sodium_malloc returned, per plain view we handed out (sodium_free needs the original). */
 const guarded = new WeakMap<Uint8Array, Uint8Array & { secure?: boolean }>();
 
+/** Guarded buffers allocated and not yet finalised by the garbage collector (their pages are still mapped). */
+let mappedAllocations = 0;
+const unmapped = new FinalizationRegistry<void>(() => {
+  mappedAllocations--;
+});
+
 /**
  * A zero-filled array of `length` bytes in guarded, locked memory where sodium-native loads (ordinary memory
- * otherwise). The array is a plain `Uint8Array` over the whole allocation (byteOffset 0). Release it with
+ * otherwise, and past {@link MAX_GUARDED_ALLOCATIONS} mapped at once). The array is a plain `Uint8Array` over the whole allocation (byteOffset 0). Release it with
  * {@link releaseSecureBytes} when the secret retires.
  *
  * @example
@@ -41,8 +58,10 @@ export function allocSecureBytes(length: number): Uint8Array {
     throw new MeshCryptoError('ERR_INVALID_INPUT', `length must be an integer in [0, ${MAX_SECURE_BYTES}]`);
   }
   const sodium = length === 0 ? undefined : loadSodium();
-  if (sodium === undefined) return new Uint8Array(length);
+  if (sodium === undefined || mappedAllocations >= MAX_GUARDED_ALLOCATIONS) return new Uint8Array(length);
   const buffer = sodium.sodium_malloc(length);
+  mappedAllocations++;
+  unmapped.register(buffer, undefined);
   const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   // libsodium fills new allocations with 0xdb (to expose use of uninitialised memory): start from zero.
   bytes.fill(0);

@@ -3,6 +3,7 @@
  * memory that the kernel reports as locked (VmLck), usable as keys by every primitive; release wipes, unlocks
  * and detaches them. (The fallback without sodium is covered by sodium-unavailable.test.ts.)
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,6 +13,7 @@ import {
   copyToSecureBytes,
   isSecureBytes,
   isSodiumAvailable,
+  MAX_GUARDED_ALLOCATIONS,
   MAX_SECURE_BYTES,
   randomBytes,
   releaseSecureBytes,
@@ -88,5 +90,33 @@ describe('secure memory', () => {
     expectCode(() => allocSecureBytes(1.5), 'ERR_INVALID_INPUT');
     expectCode(() => copyToSecureBytes('k' as unknown as Uint8Array), 'ERR_INVALID_INPUT');
     expectCode(() => releaseSecureBytes({} as Uint8Array), 'ERR_INVALID_INPUT');
+  });
+
+  it('25,000 live keys do not abort the process: past the budget they go to ordinary memory', () => {
+    // Without a budget, libsodium runs out of memory mappings near 21,000 live allocations (vm.max_map_count
+    // 65,530) and sodium-native aborts the process with std::bad_alloc: a child shows it, not this worker.
+    const dist = new URL('../dist/index.js', import.meta.url).href;
+    const script = `
+      const { copyToSecureBytes, isSecureBytes, releaseSecureBytes } = await import(${JSON.stringify(dist)});
+      const keep = [];
+      for (let i = 0; i < 25000; i++) keep.push(copyToSecureBytes(new Uint8Array(32).fill(7)));
+      const guardedBefore = keep.filter(isSecureBytes).length;
+      const intact = keep.every((k) => k.length === 32 && k.every((b) => b === 7));
+      for (const k of keep) releaseSecureBytes(k);
+      keep.length = 0;
+      for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      const again = copyToSecureBytes(new Uint8Array(32));
+      console.log(JSON.stringify({ guardedBefore, intact, guardedAgain: isSecureBytes(again) }));
+    `;
+    const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const result = JSON.parse(out.trim().split('\n').pop()!);
+    expect(result).toEqual({
+      guardedBefore: isSodiumAvailable() ? MAX_GUARDED_ALLOCATIONS : 0,
+      intact: true,
+      guardedAgain: isSodiumAvailable(),
+    });
   });
 });
