@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { execFileSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, randomFillSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -443,7 +444,8 @@ async function main(): Promise<void> {
   const label = values.label!;
   const json = {
     label,
-    baseline: values.baseline,
+    // The baseline build's commit, not its directory: results are committed, and local paths mean nothing.
+    baseline: values.baseline === undefined ? undefined : commitOf(values.baseline),
     createdAt: new Date().toISOString(),
     node: process.versions.node,
     rungs,
@@ -497,3 +499,13 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+/** `git rev-parse --short HEAD` of a build directory, or "another build" when it is not a git checkout. */
+function commitOf(dir: string): string {
+  try {
+    const sha = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    return `a build of commit ${sha}`;
+  } catch {
+    return 'another build';
+  }
+}
