@@ -272,6 +272,9 @@ export class KeyManager {
     // Every round that does not return waits on a store operation; bail out only if rounds stop making
     // progress (the keyring version stays put), never because a long queue of callers is being served.
     let lastVersion = -1;
+    // One rotation by interval per call: the primary it makes is used even if its own interval has already
+    // passed (an interval shorter than a store write), which would otherwise rotate again without end.
+    let rotatedByInterval = false;
     for (let idle = 0; idle < MAX_IDLE_ROUNDS; idle++) {
       if (this.version !== lastVersion) {
         lastVersion = this.version;
@@ -289,7 +292,12 @@ export class KeyManager {
       if (!this.#automatic && this.#intervalDue(rec.stored, now)) {
         // Not ours to rotate: say so, and keep encrypting with the current key (within its usage limit).
         this.#emitDue(algorithm, 'interval', id, now);
-      } else if (this.#intervalDue(rec.stored, now) && now >= (this.#autoRetryAt.get(algorithm) ?? 0)) {
+      } else if (
+        !rotatedByInterval &&
+        this.#intervalDue(rec.stored, now) &&
+        now >= (this.#autoRetryAt.get(algorithm) ?? 0)
+      ) {
+        rotatedByInterval = true;
         try {
           await this.#rotateOnce(algorithm, 'interval', id);
         } catch (error) {

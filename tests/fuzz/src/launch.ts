@@ -80,7 +80,12 @@ export function runInChild(
         ? `no heartbeat for ${stallMs} ms after ${cases} cases (event loop blocked): killed`
         : childError !== undefined
           ? `the target failed outside any case: ${childError}`
-          : `child exited (${signal ?? `code ${code}`}) after ${cases} cases: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+          : `child exited (${signal ?? `code ${code}`}) after about ${cases} cases: ${stderr
+              .trim()
+              .split('\n')
+              .filter((l) => l.trim() !== '')
+              .slice(-12)
+              .join(' | ')}`;
       resolve({
         target: target.name,
         pkg: target.pkg,
