@@ -272,13 +272,16 @@ export class KeyManager {
     // Every round that does not return waits on a store operation; bail out only if rounds stop making
     // progress (the keyring version stays put), never because a long queue of callers is being served.
     let lastVersion = -1;
+    // One rotation by interval per call: the primary it makes is used even if its own interval has already
+    // passed (an interval shorter than a store write), which would otherwise rotate again without end.
+    let rotatedByInterval = false;
     for (let idle = 0; idle < MAX_IDLE_ROUNDS; idle++) {
       if (this.version !== lastVersion) {
         lastVersion = this.version;
         idle = 0;
       }
       const now = this.#clock();
-      const ready = this.#useWithoutWaiting(algorithm, now);
+      const ready = this.#useWithoutWaiting(algorithm, now, rotatedByInterval);
       if (ready !== undefined) return ready;
       const rec = this.#snapshot?.primaries.get(algorithm);
       if (!rec) {
@@ -289,9 +292,11 @@ export class KeyManager {
       const id = rec.stored.id;
       if (
         this.#automatic &&
+        !rotatedByInterval &&
         this.#intervalDue(rec.stored, now) &&
         now >= (this.#autoRetryAt.get(algorithm) ?? 0)
       ) {
+        rotatedByInterval = true;
         try {
           await this.#rotateOnce(algorithm, 'interval', id);
         } catch (error) {
@@ -813,7 +818,7 @@ export class KeyManager {
    * else `undefined` with nothing reserved. Synchronous between the lease check and the increment: atomic on
    * the event loop.
    */
-  #useWithoutWaiting(algorithm: KeyAlgorithm, now: number): ActiveKey | undefined {
+  #useWithoutWaiting(algorithm: KeyAlgorithm, now: number, rotatedThisCall = false): ActiveKey | undefined {
     if (this.#automatic && now >= this.#nextMaintenanceAt) this.#scheduleMaintenance();
     const rec = this.#snapshot?.primaries.get(algorithm);
     if (!rec) return undefined;
@@ -821,8 +826,9 @@ export class KeyManager {
     if (this.#intervalDue(rec.stored, now)) {
       // Not ours to rotate: say so, and keep encrypting with the current key (within its usage limit).
       if (!this.#automatic) this.#emitDue(algorithm, 'interval', id, now);
-      // Ours, and not in the back-off after a failed attempt: the caller rotates first.
-      else if (now >= (this.#autoRetryAt.get(algorithm) ?? 0)) return undefined;
+      // Ours, and not in the back-off after a failed attempt: the caller rotates first, once per call (a
+      // primary it just made is used even if an interval shorter than a store write has passed again).
+      else if (!rotatedThisCall && now >= (this.#autoRetryAt.get(algorithm) ?? 0)) return undefined;
     }
     const lease = this.#leases.get(id);
     if (lease === undefined || lease.next >= lease.end) return undefined;

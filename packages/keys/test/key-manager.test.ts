@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import {
   type KeyInfo,
   KeyManager,
+  type KeyStore,
+  KeyStoreError,
   MemoryKeyStore,
   type RetiredEvent,
   type RotatedEvent,
@@ -130,6 +132,45 @@ describe('rotation', () => {
     // The interval counts from promotion, not from the previous rotation's due time.
     clock.advance(12 * HOUR);
     expect((await m.acquireEncryptionKey()).id).toBe(second.id);
+  });
+
+  it('an interval shorter than one rotation rotates once per acquisition, never in a loop', async () => {
+    // Found by the fuzzer (tests/fuzz, encryption/config): with `rotation: { interval: 0.5 }` (1 ms once
+    // rounded) and store writes slower than that, acquireEncryptionKey found each new primary already due and
+    // rotated again, without end and without yielding to the event loop, until guarded memory ran out and
+    // the process aborted. Here every write takes 10 ms of the clock, and the store refuses after 50 writes
+    // so that the old loop ends.
+    const clock = new FakeClock();
+    const inner = new CountingStore();
+    const store: KeyStore = {
+      load: (name) => inner.load(name),
+      compareAndSwap: async (name, expected, next, options) => {
+        clock.advance(10);
+        if (inner.writes >= 50) throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', 'test: 50 writes');
+        return inner.compareAndSwap(name, expected, next, options);
+      },
+    };
+    const m = await KeyManager.open({
+      store,
+      kek: rawKek(),
+      algorithms: ['aes-256-gcm'],
+      clock: clock.fn,
+      rotation: { interval: 1 },
+      watch: false,
+    });
+    const rotated: RotatedEvent[] = [];
+    m.on('rotated', (e) => rotated.push(e));
+    const byInterval = () => rotated.filter((e) => e.trigger === 'interval');
+    clock.advance(5);
+    const first = await m.acquireEncryptionKey();
+    expect(byInterval()).toHaveLength(1);
+    expect(first.id).toBe(byInterval()[0]!.keyId);
+    clock.advance(5);
+    const second = await m.acquireEncryptionKey();
+    expect(byInterval()).toHaveLength(2);
+    expect(second.id).toBe(byInterval()[1]!.keyId);
+    expect(inner.writes).toBeLessThan(10);
+    await m.close();
   });
 
   it('rotates by usage: no key is handed out more than maxEncryptionsPerKey times', async () => {

@@ -5,9 +5,8 @@
  *
  * @module
  */
-import { selectTargets, TARGETS } from './registry.js';
-import { type RunOptions, runTarget } from './runner.js';
-import { SELFTEST_TARGETS } from './targets/selftest.js';
+import type { RunOptions, TargetReport } from './runner.js';
+import type { FuzzTarget } from './target.js';
 
 /** What the parent sends (as the first command-line argument, JSON). */
 export interface ChildJob {
@@ -19,7 +18,7 @@ export interface ChildJob {
 export type ChildMessage =
   | { readonly type: 'heartbeat'; readonly cases: number }
   | { readonly type: 'progress'; readonly cases: number }
-  | { readonly type: 'report'; readonly report: import('./runner.js').TargetReport }
+  | { readonly type: 'report'; readonly report: TargetReport }
   | { readonly type: 'error'; readonly message: string };
 
 function send(message: ChildMessage): void {
@@ -27,13 +26,21 @@ function send(message: ChildMessage): void {
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as ChildJob;
-const [target] = selectTargets([job.target], [...TARGETS, ...SELFTEST_TARGETS]);
+// The deliberately broken targets load alone (the tests start them, and need not wait for every package).
+const candidates: readonly FuzzTarget[] = job.target.startsWith('selftest/')
+  ? (await import('./targets/selftest.js')).SELFTEST_TARGETS
+  : (await import('./registry.js')).TARGETS;
+const target = candidates.find((t) => t.name === job.target);
+const { runTarget } = await import('./runner.js');
 const counter = { cases: 0 };
+// Loaded: from now on the parent holds the child to the stall bound.
+send({ type: 'heartbeat', cases: 0 });
 const heartbeat = setInterval(() => send({ type: 'heartbeat', cases: counter.cases }), 1000);
 try {
   if (!target) throw new Error(`no target ${job.target}`);
   const report = await runTarget(target, {
     ...job.options,
+    counter,
     onProgress: (cases) => send({ type: 'progress', cases }),
   });
   send({ type: 'report', report });

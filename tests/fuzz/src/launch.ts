@@ -6,6 +6,8 @@
  * @module
  */
 import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildJob, ChildMessage } from './child.js';
@@ -13,6 +15,8 @@ import type { ViolationKind } from './oracle.js';
 import { type RunOptions, replayCommand, type TargetReport } from './runner.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+/** How long a child may take to load before its first heartbeat (a loaded machine transpiles slowly). */
+const STARTUP_MS = 120_000;
 const PACKAGE_DIR = dirname(HERE);
 
 /** How the child is run and watched. */
@@ -31,7 +35,9 @@ export function runInChild(
   options: Omit<RunOptions, 'onProgress'>,
   launch: LaunchOptions = {},
 ): Promise<TargetReport> {
-  const job: ChildJob = { target: target.name, options };
+  const logDir = mkdtempSync(join(tmpdir(), 'mesh-fuzz-case-'));
+  const caseLog = join(logDir, 'case');
+  const job: ChildJob = { target: target.name, options: { ...options, caseLog } };
   const started = performance.now();
   const child = fork(join(HERE, 'child.ts'), [JSON.stringify(job)], {
     cwd: PACKAGE_DIR,
@@ -49,14 +55,19 @@ export function runInChild(
     let cases = 0;
     let lastBeat = performance.now();
     let killedForStall = false;
+    // Until its first message the child is loading (transpiling and importing every target): that gets the
+    // start-up allowance, not the stall bound.
+    let ready = false;
     const watchdog = setInterval(() => {
-      if (performance.now() - lastBeat > stallMs && child.pid !== undefined && child.exitCode === null) {
+      const allowed = ready ? stallMs : Math.max(stallMs, STARTUP_MS);
+      if (performance.now() - lastBeat > allowed && child.pid !== undefined && child.exitCode === null) {
         killedForStall = true;
         process.kill(child.pid, 'SIGKILL');
       }
     }, 1000);
     child.on('message', (m: ChildMessage) => {
       lastBeat = performance.now();
+      ready = true;
       if (m.type === 'heartbeat') {
         cases = Math.max(cases, m.cases);
       } else if (m.type === 'progress') {
@@ -74,13 +85,25 @@ export function runInChild(
     });
     child.on('exit', (code, signal) => {
       clearInterval(watchdog);
+      let lastCase: string | undefined;
+      try {
+        lastCase = readFileSync(caseLog, 'utf8').trim() || undefined;
+      } catch {
+        lastCase = undefined;
+      }
+      rmSync(logDir, { recursive: true, force: true });
       if (report) return resolve(report);
       const kind: ViolationKind = killedForStall ? 'hang' : 'crash';
       const message = killedForStall
         ? `no heartbeat for ${stallMs} ms after ${cases} cases (event loop blocked): killed`
         : childError !== undefined
           ? `the target failed outside any case: ${childError}`
-          : `child exited (${signal ?? `code ${code}`}) after ${cases} cases: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+          : `child exited (${signal ?? `code ${code}`}) after about ${cases} cases: ${stderr
+              .trim()
+              .split('\n')
+              .filter((l) => l.trim() !== '')
+              .slice(-12)
+              .join(' | ')}`;
       resolve({
         target: target.name,
         pkg: target.pkg,
@@ -98,9 +121,12 @@ export function runInChild(
         failure: {
           kind,
           message,
-          counterexample: '(not known: the process died)',
-          path: undefined,
-          replay: replayCommand(target.name, options.seed),
+          counterexample:
+            lastCase === undefined
+              ? '(not known: the process died)'
+              : `case ${lastCase} of the run (the process died in it; --path ${lastCase} replays it)`,
+          path: lastCase,
+          replay: replayCommand(target.name, options.seed, lastCase),
         },
       });
     });

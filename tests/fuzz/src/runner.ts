@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { CaseMemoryProbe, retainedBytes, turnEventLoop } from './memory.js';
 import { preview } from './mutate.js';
@@ -35,6 +36,12 @@ export interface RunOptions {
   readonly onProgress?: (cases: number) => void;
   /** Incremented before every case (the child's heartbeat reports it, so a crash says where it happened). */
   readonly counter?: { cases: number };
+  /**
+   * A file the index of the case about to run is written to, synchronously, before it runs: when the process
+   * dies in a case (out of memory, a native abort), the parent reads it and reports `--path <index>`, which
+   * makes fast-check replay exactly that case.
+   */
+  readonly caseLog?: string;
   /** Shrink a failing case (default true; the short test budget keeps it). */
   readonly shrink?: boolean;
 }
@@ -141,6 +148,8 @@ async function runOpen(
     // last case deferred (a stream's close on the next tick) runs first, and timers (the child's heartbeat)
     // fire. Without it a run of synchronous cases is one long chain of microtasks that never yields.
     await turnEventLoop();
+    // fast-check's path of run N (counting from 0) is "N": only primary runs are logged, not shrinking.
+    if (options.caseLog && lastViolation === undefined) writeFileSync(options.caseLog, String(executed - 1));
     if (executed % batch === 0) {
       // Between batches: what the process keeps. Growth past the bound is a leak (an unbounded cache, a
       // listener per call); the first sample is taken after one batch so lazy set-up does not count.

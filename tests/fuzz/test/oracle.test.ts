@@ -108,17 +108,26 @@ describe('the oracle fails each broken target with its violation', () => {
   });
 });
 
-describe('what only the parent process sees', () => {
+// Concurrent: both wait mostly on a child process (its start-up, the stall bound).
+describe.concurrent('what only the parent process sees', () => {
   it('a crash: the child runs out of heap under --max-old-space-size and dies', async () => {
     const report = await runInChild(crashSelftest, { seed, runs: 100 }, { maxOldSpaceMiB: 256 });
     expect(report.failure?.kind).toBe('crash');
     expect(report.failure?.message).toMatch(/child exited \(SIGABRT|code \d+\)/);
-    expect(report.failure?.replay).toBe(`pnpm fuzz --target selftest/crash --seed ${seed}`);
+    // The case it died in is known (written before each case): the first one, fast-check path 0.
+    expect(report.failure?.path).toBe('0');
+    expect(report.failure?.replay).toBe(`pnpm fuzz --target selftest/crash --seed ${seed} --path 0`);
   });
 
   it('a synchronous hang: the heartbeat stops, the child is killed by its pid', async () => {
-    const report = await runInChild(blockSelftest, { seed, runs: 200 }, { stallMs: 3000 });
+    const report = await runInChild(blockSelftest, { seed, runs: 200 }, { stallMs: 2000 });
     expect(report.failure?.kind).toBe('hang');
-    expect(report.failure?.message).toMatch(/no heartbeat for 3000 ms/);
+    expect(report.failure?.message).toMatch(/no heartbeat for 2000 ms/);
+    // The path it reports replays exactly the blocking case: the same hang, at once.
+    const path = report.failure!.path!;
+    expect(Number(path)).toBeGreaterThanOrEqual(0);
+    const replay = await runInChild(blockSelftest, { seed, runs: 200, path }, { stallMs: 2000 });
+    expect(replay.failure?.kind).toBe('hang');
+    expect(replay.failure?.path).toBe(path);
   });
 });
