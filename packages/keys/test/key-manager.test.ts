@@ -144,10 +144,10 @@ describe('rotation', () => {
     const inner = new CountingStore();
     const store: KeyStore = {
       load: (name) => inner.load(name),
-      compareAndSwap: async (name, expected, next, options) => {
+      compareAndSwap: async (name, expected, next) => {
         clock.advance(10);
         if (inner.writes >= 50) throw new KeyStoreError('ERR_KEYSTORE_UNAVAILABLE', 'test: 50 writes');
-        return inner.compareAndSwap(name, expected, next, options);
+        return inner.compareAndSwap(name, expected, next);
       },
     };
     const m = await KeyManager.open({
